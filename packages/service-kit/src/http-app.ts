@@ -1,0 +1,117 @@
+// The fastify app every service starts from: /healthz (the process is up), /readyz (its dependencies
+// answer), /metrics (Prometheus text), JSON errors with stable codes, and a bearer-token guard for
+// mutating routes whenever the server listens off loopback.
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves true when the dependency answers. Must not throw; a throw counts as not ready. */
+  check(): Promise<boolean>;
+}
+
+export interface HttpAppSettings {
+  service: string;
+  logger: Logger;
+  checks?: ReadinessCheck[];
+  registry?: Registry;
+  /** Bearer token for mutating routes. */
+  apiToken?: string;
+  /** The address the server will bind: off loopback, mutating routes require apiToken. */
+  host?: string;
+  /** Largest accepted request body, in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+export const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || host.startsWith('127.') || host === '::ffff:127.0.0.1';
+
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export interface HttpApp {
+  app: FastifyInstance;
+  registry: Registry;
+  /** A preHandler for mutating routes: 401 without the right bearer token (when one is required). */
+  requireToken(req: FastifyRequest, reply: FastifyReply): Promise<void>;
+}
+
+/** Error body shape for every service: `{ error: { code, message } }`. */
+export const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+export function createHttpApp(settings: HttpAppSettings): HttpApp {
+  const registry = settings.registry ?? createMetricsRegistry(settings.service);
+  const app: FastifyInstance = Fastify({
+    loggerInstance: settings.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: settings.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+  });
+  const tokenRequired = settings.apiToken !== undefined || !isLoopback(settings.host ?? '127.0.0.1');
+  const expected = settings.apiToken ? Buffer.from(settings.apiToken) : undefined;
+
+  app.setErrorHandler(
+    (err: { statusCode?: number; code?: string; message: string; validation?: unknown }, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      if (status >= 500)
+        settings.logger.error({ err: { message: err.message, code: err.code } }, 'request failed');
+      const code = err.validation
+        ? 'BAD_REQUEST'
+        : (err.code ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'));
+      void reply.status(status).send(errorBody(code, status >= 500 ? 'internal error' : err.message));
+    },
+  );
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .status(404)
+      .send(errorBody('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', service: settings.service }));
+  app.get('/readyz', async (_req, reply) => {
+    const results = await Promise.all(
+      (settings.checks ?? []).map(async (c) => [c.name, await c.check().catch(() => false)] as const),
+    );
+    const ready = results.every(([, ok]) => ok);
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  async function requireToken(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (!tokenRequired) return;
+    const header = req.headers.authorization ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    if (!expected) {
+      await reply
+        .status(401)
+        .send(
+          errorBody(
+            'TOKEN_NOT_CONFIGURED',
+            'this endpoint needs EDGEFLEET_API_TOKEN when listening off loopback',
+          ),
+        );
+      return;
+    }
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      await reply.status(401).send(errorBody('UNAUTHORIZED', 'missing or wrong bearer token'));
+    }
+  }
+
+  return { app, registry, requireToken };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '../src/index.js';
+
+const schema = z.object({
+  ...commonConfigShape,
+  port: env.port().default(4100),
+  queueUrls: env.list().default([]),
+  requireSignature: env.bool().default(false),
+  maxBacklog: env.int(1, 100_000).default(100),
+});
+
+describe('loadEnvConfig', () => {
+  it('maps camelCase keys to EDGEFLEET_ variables', () => {
+    expect(envName('redisUrl')).toBe('EDGEFLEET_REDIS_URL');
+    expect(envName('queueUrls')).toBe('EDGEFLEET_QUEUE_URLS');
+    expect(envName('maxBacklog')).toBe('EDGEFLEET_MAX_BACKLOG');
+  });
+
+  it('applies defaults and coerces values', () => {
+    const c = loadEnvConfig(schema, {
+      EDGEFLEET_PORT: '4200',
+      EDGEFLEET_QUEUE_URLS: 'a, b,,c',
+      EDGEFLEET_REQUIRE_SIGNATURE: 'TRUE',
+      EDGEFLEET_MAX_BACKLOG: '',
+    });
+    expect(c).toMatchObject({
+      port: 4200,
+      queueUrls: ['a', 'b', 'c'],
+      requireSignature: true,
+      maxBacklog: 100,
+      redisUrl: 'redis://127.0.0.1:6379',
+    });
+  });
+
+  it.each([
+    ['EDGEFLEET_PORT', 'abc', /EDGEFLEET_PORT: expected an integer/],
+    ['EDGEFLEET_PORT', '70000', /EDGEFLEET_PORT/],
+    ['EDGEFLEET_REQUIRE_SIGNATURE', 'maybe', /EDGEFLEET_REQUIRE_SIGNATURE: expected true or false/],
+    ['EDGEFLEET_MAX_BACKLOG', '0', /EDGEFLEET_MAX_BACKLOG/],
+    ['EDGEFLEET_LOG_LEVEL', 'loud', /EDGEFLEET_LOG_LEVEL/],
+    ['EDGEFLEET_REDIS_PREFIX', 'a b', /EDGEFLEET_REDIS_PREFIX/],
+  ])('names the bad variable %s=%s', (name, value, pattern) => {
+    expect(() => loadEnvConfig(schema, { [name]: value })).toThrow(pattern);
+  });
+
+  it('reports every problem at once, and never echoes a secret', () => {
+    try {
+      loadEnvConfig(schema, { EDGEFLEET_PORT: 'x', EDGEFLEET_API_TOKEN: 'short-secret' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const err = e as ConfigError;
+      expect(err.problems.map((p) => p.variable).sort()).toEqual(['EDGEFLEET_API_TOKEN', 'EDGEFLEET_PORT']);
+      expect(err.message).not.toContain('short-secret');
+    }
+  });
+});

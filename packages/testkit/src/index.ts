@@ -1,0 +1,6 @@
+export * from './eventually.js';
+export * from './fauxqs.js';
+export * from './log-sink.js';
+export * from './ports.js';
+export * from './redis-server.js';
+export * from './service-process.js';

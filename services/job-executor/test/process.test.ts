@@ -1,0 +1,46 @@
+// The service as an operator runs it: a real process, a real Redis.
+import { fileURLToPath } from 'node:url';
+import { freePort, type RedisServer, startRedisServer, startServiceProcess } from '@edgefleet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('job-executor process', () => {
+  it('starts, answers /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const p = startServiceProcess(entry, {
+      env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: redis.url },
+    });
+    await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await p.stop('SIGTERM')).toBe(0);
+    expect(p.output()).toContain('"msg":"stopped"');
+  });
+
+  it('refuses to start on an invalid variable, naming it, without a stack trace', async () => {
+    const p = startServiceProcess(entry, { env: { EDGEFLEET_PORT: 'eighty' } });
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toMatch(/EDGEFLEET_PORT: expected an integer/);
+    expect(p.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports not-ready while Redis is unreachable', async () => {
+    const port = await freePort();
+    const deadPort = await freePort();
+    const p = startServiceProcess(entry, {
+      env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: `redis://127.0.0.1:${deadPort}` },
+    });
+    await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await p.stop('SIGTERM')).toBe(0);
+  });
+});
