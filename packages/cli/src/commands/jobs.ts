@@ -1,0 +1,115 @@
+// Job commands over the node's job API: list, show, logs (optionally followed), cancel, and waiting
+// for a job to end.
+import { isTerminal, type JobRecord } from '@edgefleet/contracts';
+import { call, type Endpoints } from '../api.js';
+
+/** The API may answer `{ job: record }` or the record itself. */
+const unwrapJob = (body: unknown): JobRecord => ((body as { job?: JobRecord }).job ?? body) as JobRecord;
+
+export async function getJob(ep: Endpoints, id: string): Promise<JobRecord> {
+  return unwrapJob(await call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}`));
+}
+
+export async function listJobs(ep: Endpoints, state?: string, limit = 50): Promise<JobRecord[]> {
+  const q = new URLSearchParams({ limit: String(limit), ...(state ? { state } : {}) });
+  const body = await call<{ jobs?: JobRecord[]; items?: JobRecord[] } | JobRecord[]>(
+    ep.jobApi,
+    `v1/jobs?${q}`,
+  );
+  return Array.isArray(body) ? body : (body.jobs ?? body.items ?? []);
+}
+
+export async function cancelJob(ep: Endpoints, id: string): Promise<unknown> {
+  return call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}/cancel`, {
+    method: 'POST',
+    body: '{}',
+    ...(ep.token ? { token: ep.token } : {}),
+  });
+}
+
+/** Reads the live tail; with follow, prints chunks as server-sent events arrive until the job ends. */
+export async function streamLogs(
+  ep: Endpoints,
+  id: string,
+  follow: boolean,
+  write: (s: string) => void,
+): Promise<void> {
+  const url = new URL(
+    `v1/jobs/${encodeURIComponent(id)}/logs${follow ? '?follow=1' : ''}`,
+    ep.jobApi.endsWith('/') ? ep.jobApi : `${ep.jobApi}/`,
+  );
+  const res = await fetch(url, {
+    headers: { accept: follow ? 'text/event-stream' : 'application/json' },
+  }).catch(() => undefined);
+  if (!res) {
+    await call(ep.jobApi, 'healthz'); // throws the standard "cannot reach" error
+    return;
+  }
+  if (!res.ok) {
+    await call(ep.jobApi, url.pathname.slice(1)); // same path: throws the coded error
+    return;
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (!type.includes('text/event-stream')) {
+    const body = (await res.json()) as { chunks?: { data: string }[] } | { data: string }[];
+    const chunks = Array.isArray(body) ? body : (body.chunks ?? []);
+    for (const c of chunks) write(c.data);
+    return;
+  }
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const part of res.body as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(part, { stream: true });
+    let sep = buf.indexOf('\n\n');
+    while (sep >= 0) {
+      const event = buf.slice(0, sep);
+      buf = buf.slice(sep + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      if (data) {
+        try {
+          const parsed = JSON.parse(data) as { data?: string };
+          if (typeof parsed.data === 'string') write(parsed.data);
+        } catch {
+          write(`${data}\n`);
+        }
+      }
+      sep = buf.indexOf('\n\n');
+    }
+  }
+}
+
+/** Polls until the job is terminal, reporting each new state once. `timeoutMs` bounds the wait. */
+export async function waitForEnd(
+  ep: Endpoints,
+  id: string,
+  onState: (r: JobRecord) => void,
+  timeoutMs: number,
+): Promise<JobRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    let rec: JobRecord | undefined;
+    try {
+      rec = await getJob(ep, id);
+    } catch (e) {
+      // The message may still be in SQS: the record appears when the receiver takes it.
+      if ((e as { exitCode?: number }).exitCode !== 3) throw e;
+    }
+    if (rec) {
+      if (rec.state !== last) {
+        last = rec.state;
+        onState(rec);
+      }
+      if (isTerminal(rec.state) && rec.notifyStatus !== 'pending') return rec;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `job ${id} did not end within ${Math.round(timeoutMs / 1000)} s (last state ${last || 'not yet received'})`,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -1,0 +1,186 @@
+// Local mode: a complete node in one command. Starts what is missing (the S3/SQS emulator when no AWS
+// endpoint or queue is configured, a redis-server of its own when EDGEFLEET_REDIS_URL is not set),
+// then the four services as separate processes with prefixed, colour-coded log lines; each must
+// answer /healthz before the next starts. A service that exits is restarted with backoff (as the
+// compose file's restart policy would). Ctrl-C (or SIGTERM) stops everything in reverse order.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { colorizer } from './colors.js';
+import { type LocalEmulator, startLocalEmulator } from './emulator.js';
+import { pipeWithPrefix } from './prefix-lines.js';
+import { type LocalRedis, startLocalRedis } from './redis-local.js';
+import { type LocalWiring, SERVICES, type ServiceSpec } from './services.js';
+
+export interface LocalOptions {
+  env: NodeJS.ProcessEnv;
+  out: NodeJS.WriteStream;
+}
+
+interface Running {
+  spec: ServiceSpec;
+  child: ChildProcess;
+  stopping: boolean;
+}
+
+async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`exited with code ${child.exitCode} before answering ${url}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`did not answer ${url} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function runLocalNode(opts: LocalOptions): Promise<number> {
+  const { env, out } = opts;
+  const color = colorizer(out);
+  const say = (msg: string) => out.write(`${color('edgefleet', 5)} │ ${msg}\n`);
+  const dataDir = resolve(env.EDGEFLEET_DATA_DIR ?? '.data');
+  mkdirSync(dataDir, { recursive: true });
+
+  for (const s of SERVICES) {
+    if (!existsSync(s.entry)) {
+      say(
+        `${s.name} is not built (${s.entry} is missing): run \`pnpm build\` first, or use scripts/start.sh`,
+      );
+      return 1;
+    }
+  }
+
+  let emulator: LocalEmulator | undefined;
+  let redis: LocalRedis | undefined;
+  const running: Running[] = [];
+  let shuttingDown = false;
+
+  const stopAll = async () => {
+    shuttingDown = true;
+    for (const r of [...running].reverse()) {
+      r.stopping = true;
+      if (r.child.exitCode === null && r.child.signalCode === null) {
+        const exited = new Promise((res) => r.child.once('exit', res));
+        r.child.kill('SIGTERM');
+        const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    }
+    await redis?.stop();
+    await emulator?.stop();
+  };
+
+  try {
+    const useEmulator = !env.AWS_ENDPOINT_URL && !env.EDGEFLEET_QUEUE_URLS;
+    let aws: Record<string, string> = {};
+    let jobsQueueUrl = env.EDGEFLEET_QUEUE_URLS ?? '';
+    let resultsQueueUrl = env.EDGEFLEET_RESULTS_QUEUE_URL;
+    let allowedBuckets = (env.EDGEFLEET_ALLOWED_BUCKETS ?? '').split(',').filter(Boolean);
+    if (useEmulator) {
+      emulator = await startLocalEmulator(Number(env.EDGEFLEET_LOCAL_EMULATOR_PORT ?? 4566));
+      aws = {
+        AWS_ENDPOINT_URL: emulator.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        EDGEFLEET_S3_FORCE_PATH_STYLE: 'true',
+      };
+      jobsQueueUrl = emulator.jobsQueueUrl;
+      resultsQueueUrl = emulator.resultsQueueUrl;
+      allowedBuckets = [emulator.jobsBucket, emulator.resultsBucket];
+      say(
+        `S3/SQS emulator at ${emulator.endpoint} (queue ${jobsQueueUrl}, buckets ${allowedBuckets.join(', ')})`,
+      );
+    } else if (!jobsQueueUrl) {
+      say('AWS_ENDPOINT_URL is set but EDGEFLEET_QUEUE_URLS is not: set the queue URL of this device');
+      return 2;
+    }
+
+    let redisUrl = env.EDGEFLEET_REDIS_URL;
+    if (!redisUrl) {
+      redis = await startLocalRedis(dataDir, Number(env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390));
+      redisUrl = redis.url;
+      say(`redis-server at ${redisUrl} (AOF, appendfsync always, in ${dataDir}/redis)`);
+    }
+
+    const wiring: LocalWiring = {
+      redisUrl,
+      dataDir,
+      nodeName: env.EDGEFLEET_NODE_NAME ?? hostname(),
+      aws,
+      jobsQueueUrl,
+      ...(resultsQueueUrl ? { resultsQueueUrl } : {}),
+      allowedBuckets,
+      gossipBindPort: Number(env.EDGEFLEET_GOSSIP_BIND_PORT ?? 8000),
+      members: (env.EDGEFLEET_MEMBERS ?? '').split(',').filter(Boolean),
+    };
+
+    const start = (spec: ServiceSpec, index: number, restarts = 0): Running => {
+      const child = spawn(process.execPath, [spec.entry, ...spec.args(wiring)], {
+        env: {
+          ...env,
+          EDGEFLEET_REDIS_URL: redisUrl,
+          EDGEFLEET_NODE_NAME: wiring.nodeName,
+          ...aws,
+          ...spec.env(wiring),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const label = color(spec.label.padEnd(9), index);
+      if (child.stdout) pipeWithPrefix(child.stdout, label, out);
+      if (child.stderr) pipeWithPrefix(child.stderr, label, out);
+      const entry: Running = { spec, child, stopping: false };
+      child.once('exit', (code, signal) => {
+        if (entry.stopping || shuttingDown) return;
+        // Restart with backoff: 1 s, 2 s, 4 s … capped at 30 s.
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts, 5));
+        say(`${spec.name} exited (${code ?? signal}); restarting in ${delay} ms`);
+        setTimeout(() => {
+          if (shuttingDown) return;
+          const i = running.indexOf(entry);
+          const next = start(spec, index, restarts + 1);
+          if (i >= 0) running[i] = next;
+        }, delay).unref();
+      });
+      return entry;
+    };
+
+    for (const [i, spec] of SERVICES.entries()) {
+      const r = start(spec, i);
+      running.push(r);
+      await waitHealthy(`http://127.0.0.1:${spec.port}/healthz`, r.child, 30_000).catch((e: Error) => {
+        throw new Error(`${spec.name} ${e.message}`);
+      });
+    }
+    say(
+      `node ${wiring.nodeName} is up: job API http://127.0.0.1:4100/v1/jobs, members http://127.0.0.1:4001/members`,
+    );
+    say(
+      'submit a job: node packages/cli/dist/main.js submit examples/hello --wait   (Ctrl-C stops the node)',
+    );
+  } catch (e) {
+    say(`start failed: ${(e as Error).message}`);
+    await stopAll();
+    return 1;
+  }
+
+  return await new Promise<number>((resolveExit) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (shuttingDown) return;
+      say(`${sig}: stopping the node`);
+      void stopAll().then(() => {
+        say('stopped');
+        resolveExit(0);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// The edgefleet command. Exit codes (errors.ts): 0 ok, 1 job did not succeed (--wait), 2 usage,
+// 3 not found, 4 node unreachable, 5 rejected, 6 other failure. Errors are one line on stderr.
+import { basename } from 'node:path';
+import type { Endpoints } from './api.js';
+import { type OptionSpec, parseArgs } from './args.js';
+import { awsTarget } from './aws.js';
+import { listDead, replayDead, withRedis } from './commands/dead.js';
+import { cancelJob, getJob, listJobs, streamLogs, waitForEnd } from './commands/jobs.js';
+import { members, table } from './commands/members.js';
+import { downloadResult, listResult } from './commands/results.js';
+import { submit } from './commands/submit.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import { runLocalNode } from './local/node.js';
+
+const COMMON: Record<string, OptionSpec> = {
+  json: { value: false },
+  help: { value: false, alias: 'h' },
+  api: { value: true },
+  'members-api': { value: true },
+};
+
+interface Command {
+  usage: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  run(pos: string[], o: Record<string, string | boolean>, ctx: Ctx): Promise<number>;
+}
+
+interface Ctx {
+  ep: Endpoints;
+  env: NodeJS.ProcessEnv;
+  json: boolean;
+  out(line: string): void;
+  print(value: unknown, text: () => string): void;
+}
+
+const redisUrlOf = (env: NodeJS.ProcessEnv) =>
+  env.EDGEFLEET_REDIS_URL ?? `redis://127.0.0.1:${env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390}`;
+const prefixOf = (env: NodeJS.ProcessEnv) => env.EDGEFLEET_REDIS_PREFIX ?? 'edgefleet';
+const need = (pos: string[], n: number, what: string) => {
+  if (pos.length < n) throw usageError(`missing ${what}`);
+};
+
+const COMMANDS: Record<string, Command> = {
+  local: {
+    usage: 'edgefleet local',
+    summary: 'run a whole node here (emulated S3/SQS and its own Redis unless configured)',
+    options: {},
+    run: async (_p, _o, ctx) => runLocalNode({ env: ctx.env, out: process.stdout }),
+  },
+  submit: {
+    usage:
+      'edgefleet submit <folder|job.json> [--entry main.py] [--requirements requirements.txt] [--job-id ID] [--timeout SECONDS] [--webhook URL] [--wait] [--wait-timeout SECONDS]',
+    summary: "upload a folder's files to S3 and send the job (or send a job.json)",
+    options: {
+      entry: { value: true },
+      requirements: { value: true },
+      'job-id': { value: true },
+      timeout: { value: true },
+      webhook: { value: true },
+      wait: { value: false },
+      'wait-timeout': { value: true },
+    },
+    run: async (pos, o, ctx) => {
+      need(pos, 1, 'the folder or job.json to submit');
+      const timeout = o.timeout ? Number(o.timeout) : undefined;
+      if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0))
+        throw usageError('--timeout takes a whole number of seconds');
+      const aws = awsTarget(ctx.env);
+      try {
+        const { jobId, message } = await submit(
+          aws,
+          {
+            target: pos[0] as string,
+            ...(typeof o.entry === 'string' ? { entry: o.entry } : {}),
+            ...(typeof o.requirements === 'string' ? { requirements: o.requirements } : {}),
+            ...(typeof o['job-id'] === 'string' ? { jobId: o['job-id'] } : {}),
+            ...(timeout ? { timeoutSeconds: timeout } : {}),
+            ...(typeof o.webhook === 'string' ? { webhook: o.webhook } : {}),
+          },
+          (l) => !ctx.json && process.stderr.write(`${l}\n`),
+        );
+        if (!o.wait) {
+          ctx.print({ jobId }, () => `submitted ${jobId}`);
+          return EXIT.ok;
+        }
+        if (!ctx.json) ctx.out(`submitted ${jobId}; waiting`);
+        const waitMs = (Number(o['wait-timeout']) || 3600) * 1000;
+        const rec = await waitForEnd(
+          ctx.ep,
+          jobId,
+          (r) => !ctx.json && ctx.out(`  ${r.state}${r.reason ? ` (${r.reason})` : ''}`),
+          waitMs,
+        );
+        const resultUri = rec.resultUri ?? `${message.output.uri}${jobId}/`;
+        let tail = '';
+        await streamLogs(ctx.ep, jobId, false, (s) => (tail += s)).catch(() => undefined);
+        ctx.print(
+          {
+            jobId,
+            state: rec.state,
+            reason: rec.reason,
+            exitCode: rec.exitCode ?? null,
+            resultUri,
+            notifyStatus: rec.notifyStatus,
+          },
+          () =>
+            [
+              `${jobId}: ${rec.state}${rec.reason ? ` (${rec.reason}${rec.detail ? `: ${rec.detail}` : ''})` : ''}`,
+              `exit code: ${rec.exitCode ?? '-'}`,
+              `result: ${resultUri}`,
+              ...(tail ? ['--- log tail ---', tail.split('\n').slice(-20).join('\n').trimEnd()] : []),
+            ].join('\n'),
+        );
+        return rec.state === 'SUCCEEDED' ? EXIT.ok : EXIT.jobNotSucceeded;
+      } finally {
+        aws.close();
+      }
+    },
+  },
+  jobs: {
+    usage: 'edgefleet jobs [--state STATE] [--limit N]',
+    summary: 'list recent jobs',
+    options: { state: { value: true }, limit: { value: true } },
+    run: async (_p, o, ctx) => {
+      const jobs = await listJobs(
+        ctx.ep,
+        typeof o.state === 'string' ? o.state : undefined,
+        Number(o.limit) || 50,
+      );
+      ctx.print(jobs, () =>
+        table(
+          jobs.map((j) => ({
+            id: j.jobId,
+            state: j.state,
+            reason: j.reason ?? '',
+            updated: new Date(j.updatedAt).toISOString(),
+          })),
+          ['id', 'state', 'reason', 'updated'],
+        ),
+      );
+      return EXIT.ok;
+    },
+  },
+  job: {
+    usage: 'edgefleet job <id>',
+    summary: 'show a job with its history',
+    options: {},
+    run: async (pos, _o, ctx) => {
+      need(pos, 1, 'the job id');
+      const j = await getJob(ctx.ep, pos[0] as string);
+      ctx.print(j, () =>
+        [
+          `${j.jobId}: ${j.state}${j.reason ? ` (${j.reason})` : ''}  attempt ${j.attempt}  notify ${j.notifyStatus}`,
+          ...j.history.map((h) =>
+            `  ${new Date(h.at).toISOString()}  ${h.state.padEnd(11)} ${h.reason ?? ''} ${h.detail ?? ''}`.trimEnd(),
+          ),
+        ].join('\n'),
+      );
+      return EXIT.ok;
+    },
+  },
+  logs: {
+    usage: 'edgefleet logs <id> [-f]',
+    summary: "print a job's live log tail (-f follows it)",
+    options: { follow: { value: false, alias: 'f' } },
+    run: async (pos, o, _ctx) => {
+      need(pos, 1, 'the job id');
+      await streamLogs(_ctx.ep, pos[0] as string, o.follow === true, (s) => process.stdout.write(s));
+      return EXIT.ok;
+    },
+  },
+  cancel: {
+    usage: 'edgefleet cancel <id>',
+    summary: 'cancel a job (queued: at once; running: within seconds)',
+    options: {},
+    run: async (pos, _o, ctx) => {
+      need(pos, 1, 'the job id');
+      const r = await cancelJob(ctx.ep, pos[0] as string);
+      ctx.print(r, () => `cancel requested for ${pos[0]}`);
+      return EXIT.ok;
+    },
+  },
+  members: {
+    usage: 'edgefleet members',
+    summary: 'the cluster: state, role, address, load, last change',
+    options: {},
+    run: async (_p, _o, ctx) => {
+      const rows = await members(ctx.ep);
+      ctx.print(rows, () =>
+        table(rows as unknown as Record<string, string>[], [
+          'name',
+          'state',
+          'role',
+          'address',
+          'load',
+          'lastChange',
+        ]),
+      );
+      return EXIT.ok;
+    },
+  },
+  results: {
+    usage: 'edgefleet results <id> [--download DIR]',
+    summary: "where a job's result is, its files, and a download",
+    options: { download: { value: true } },
+    run: async (pos, o, ctx) => {
+      need(pos, 1, 'the job id');
+      const j = await getJob(ctx.ep, pos[0] as string);
+      const uri = j.resultUri ?? (j.message ? `${j.message.output.uri}${j.jobId}/` : undefined);
+      if (!uri) throw new CliError(`job ${j.jobId} has no result location`, EXIT.notFound);
+      const aws = awsTarget(ctx.env);
+      try {
+        if (typeof o.download === 'string') {
+          const n = await downloadResult(aws, uri, o.download);
+          ctx.print(
+            { resultUri: uri, downloaded: n, dir: o.download },
+            () => `downloaded ${n} file(s) from ${uri} to ${o.download}`,
+          );
+        } else {
+          const files = await listResult(aws, uri);
+          ctx.print({ resultUri: uri, files }, () =>
+            [uri, ...files.map((f) => `  ${f.key}  ${f.size}`)].join('\n'),
+          );
+        }
+      } finally {
+        aws.close();
+      }
+      return EXIT.ok;
+    },
+  },
+  dead: {
+    usage: 'edgefleet dead [replay <id>]',
+    summary: 'list dead-lettered entries with their reasons, or replay one as a new job',
+    options: {},
+    run: async (pos, _o, ctx) =>
+      withRedis(redisUrlOf(ctx.env), async (redis) => {
+        if (pos[0] === 'replay') {
+          need(pos, 2, 'the dead entry id or job id to replay');
+          const r = await replayDead(redis, prefixOf(ctx.env), ctx.ep, pos[1] as string);
+          ctx.print(r, () => `replayed as ${r.newJobId}`);
+          return EXIT.ok;
+        }
+        if (pos.length) throw usageError(`unknown dead subcommand ${pos[0]}`);
+        const rows = await listDead(redis, prefixOf(ctx.env));
+        ctx.print(rows, () =>
+          table(
+            rows.map((r) => ({
+              id: r.id,
+              job: r.entry.jobId ?? '-',
+              reason: r.entry.reason,
+              deliveries: String(r.entry.deliveries),
+              detail: r.entry.detail.slice(0, 80),
+            })),
+            ['id', 'job', 'reason', 'deliveries', 'detail'],
+          ),
+        );
+        return EXIT.ok;
+      }),
+  },
+};
+
+function help(): string {
+  return [
+    'usage: edgefleet <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`),
+    '',
+    'common options: --json (machine-readable output), --api URL (job API, default http://127.0.0.1:4100 or EDGEFLEET_API_URL),',
+    '  --members-api URL (membership API, default http://127.0.0.1:4001 or EDGEFLEET_MEMBERS_API_URL); token: EDGEFLEET_API_TOKEN',
+    "run 'edgefleet <command> --help' for a command's options",
+  ].join('\n');
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`edgefleet: unknown command ${JSON.stringify(name)}; run 'edgefleet --help'\n`);
+    return EXIT.usage;
+  }
+  const parsed = parseArgs(rest, { ...COMMON, ...cmd.options });
+  if (!parsed.ok) {
+    process.stderr.write(`edgefleet ${name}: ${parsed.error}\nusage: ${cmd.usage}\n`);
+    return EXIT.usage;
+  }
+  const o = parsed.options;
+  if (o.help) {
+    process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+    return EXIT.ok;
+  }
+  const json = o.json === true;
+  const ep: Endpoints = {
+    jobApi: typeof o.api === 'string' ? o.api : (env.EDGEFLEET_API_URL ?? 'http://127.0.0.1:4100'),
+    membersApi:
+      typeof o['members-api'] === 'string'
+        ? o['members-api']
+        : (env.EDGEFLEET_MEMBERS_API_URL ?? 'http://127.0.0.1:4001'),
+    ...(env.EDGEFLEET_API_TOKEN ? { token: env.EDGEFLEET_API_TOKEN } : {}),
+  };
+  const ctx: Ctx = {
+    ep,
+    env,
+    json,
+    out: (line) => process.stdout.write(`${line}\n`),
+    print: (value, text) => process.stdout.write(`${json ? JSON.stringify(value) : text()}\n`),
+  };
+  try {
+    return await cmd.run(parsed.positionals, o, ctx);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`edgefleet ${name}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`edgefleet ${name}: ${(e as Error)?.message ?? String(e)}\n`);
+    return EXIT.failure;
+  }
+}
+
+const invokedAs = basename(process.argv[1] ?? '');
+if (invokedAs === 'main.js' || invokedAs === 'edgefleet') {
+  main(process.argv.slice(2), process.env).then((code) => {
+    process.exitCode = code;
+  });
+}
