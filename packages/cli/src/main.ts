@@ -9,7 +9,7 @@ import { listDead, replayDead, withRedis } from './commands/dead.js';
 import { cancelJob, getJob, listJobs, streamLogs, waitForEnd } from './commands/jobs.js';
 import { members, table } from './commands/members.js';
 import { downloadResult, listResult } from './commands/results.js';
-import { submit } from './commands/submit.js';
+import { submit, uploadFolder } from './commands/submit.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { runLocalNode } from './local/node.js';
 
@@ -114,6 +114,22 @@ const COMMANDS: Record<string, Command> = {
             ].join('\n'),
         );
         return rec.state === 'SUCCEEDED' ? EXIT.ok : EXIT.jobNotSucceeded;
+      } finally {
+        aws.close();
+      }
+    },
+  },
+  upload: {
+    usage: 'edgefleet upload <folder> <s3://bucket/prefix/>',
+    summary: "upload a folder's files under an S3 prefix (for job.json inputs)",
+    options: {},
+    run: async (pos, _o, ctx) => {
+      need(pos, 2, 'the folder and the s3:// prefix');
+      const aws = awsTarget(ctx.env);
+      try {
+        const n = await uploadFolder(aws, pos[0] as string, pos[1] as string, (l) => !ctx.json && ctx.out(l));
+        ctx.print({ uploaded: n }, () => `uploaded ${n} file(s)`);
+        return EXIT.ok;
       } finally {
         aws.close();
       }

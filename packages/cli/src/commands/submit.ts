@@ -5,7 +5,7 @@ import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkRelativePath, describeIssues, type JobMessageInput, JobMessageV1 } from '@edgefleet/contracts';
+import { checkRelativePath, describeIssues, type JobMessageInput, JobMessageV1, parseS3Uri } from '@edgefleet/contracts';
 import type { AwsTarget } from '../aws.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { progressBar } from '../progress.js';
@@ -19,7 +19,7 @@ export interface SubmitOptions {
   webhook?: string;
 }
 
-function listFiles(root: string): string[] {
+export function listFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -135,4 +135,34 @@ export async function submit(
       throw new CliError(`sending the job message failed: ${e.name}: ${e.message}`, EXIT.unreachable);
     });
   return { jobId: message.jobId, message };
+}
+
+/** Uploads every file below `folder` to `s3://bucket/prefix/<relative path>`. Returns the count. */
+export async function uploadFolder(
+  aws: AwsTarget,
+  folder: string,
+  prefixUri: string,
+  log: (line: string) => void,
+): Promise<number> {
+  const loc = parseS3Uri(prefixUri.endsWith('/') ? prefixUri : `${prefixUri}/`);
+  if (!loc.ok) throw usageError(`${prefixUri} is not an s3://bucket/prefix/ URI (${loc.problem})`);
+  let files: string[];
+  try {
+    if (!statSync(folder).isDirectory()) throw new Error('not a folder');
+    files = listFiles(folder);
+  } catch {
+    throw usageError(`${folder}: no such folder`);
+  }
+  for (const f of files) {
+    const key = `${loc.value.key}${f}`;
+    const up = new Upload({
+      client: aws.s3,
+      params: { Bucket: loc.value.bucket, Key: key, Body: createReadStream(join(folder, f)) },
+    });
+    await up.done().catch((e: Error) => {
+      throw new CliError(`upload of ${f} failed: ${e.name}: ${e.message}`, EXIT.unreachable);
+    });
+    log(`s3://${loc.value.bucket}/${key}`);
+  }
+  return files.length;
 }
