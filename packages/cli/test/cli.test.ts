@@ -55,7 +55,18 @@ describe('edgefleet CLI', () => {
   it('prints help for every command', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['local', 'submit', 'upload', 'jobs', 'job', 'logs', 'cancel', 'members', 'results', 'dead']) {
+    for (const c of [
+      'local',
+      'submit',
+      'upload',
+      'jobs',
+      'job',
+      'logs',
+      'cancel',
+      'members',
+      'results',
+      'dead',
+    ]) {
       expect(top.stdout).toContain(c);
       const r = await cli([c, '--help']);
       expect(r.code, c).toBe(0);

@@ -5,7 +5,13 @@ import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkRelativePath, describeIssues, type JobMessageInput, JobMessageV1, parseS3Uri } from '@edgefleet/contracts';
+import {
+  checkRelativePath,
+  describeIssues,
+  type JobMessageInput,
+  JobMessageV1,
+  parseS3Uri,
+} from '@edgefleet/contracts';
 import type { AwsTarget } from '../aws.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { progressBar } from '../progress.js';
