@@ -3,11 +3,18 @@
 // and compared with the committed files by a test, so a schema change without regeneration fails CI.
 import { z } from 'zod';
 import { CancelMessageV1, JobMessageV1 } from './job-message.js';
+import { ResultManifestV1 } from './manifest.js';
+import { NotificationV1 } from './notification.js';
 
 /** File name → the schema it documents. Later contracts (manifest, notification…) add entries here. */
 export const PUBLISHED_SCHEMAS: Record<string, { title: string; schema: z.ZodType }> = {
   'job-message.v1.json': { title: 'edgefleet SQS job message, version 1', schema: JobMessageV1 },
   'cancel-message.v1.json': { title: 'edgefleet SQS cancel message, version 1', schema: CancelMessageV1 },
+  'result-manifest.v1.json': {
+    title: 'edgefleet result manifest (manifest.json), version 1',
+    schema: ResultManifestV1,
+  },
+  'notification.v1.json': { title: 'edgefleet job status notification, version 1', schema: NotificationV1 },
 };
 
 /** The JSON Schema text for one published file (stable key order, trailing newline). */

@@ -1,21 +1,104 @@
-// The HTTP surface of gossip-membership: health, readiness and metrics (service-kit), plus this service's routes.
-import { createHttpApp, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
+// The HTTP surface of gossip-membership: the legacy `cluster` program's endpoints (/info, /members,
+// /status, same JSON keys), the versioned /v1 API, and health/readiness/metrics from service-kit.
+import { decodeNodeMeta } from '@edgefleet/contracts';
+import { createHttpApp, errorBody, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { SERVICE } from './config.js';
+import type { MemberInfo, MembershipView } from './membership-view.js';
 
 export interface AppDeps {
   logger: Logger;
   checks: ReadinessCheck[];
   host: string;
   apiToken?: string;
+  registry?: Registry;
+  /** Undefined until the node has started (then the membership routes answer 503). */
+  view: () => MembershipView | undefined;
+}
+
+/** Legacy member object: memberlist's Node fields the Go program marshalled. */
+const legacy = (m: MemberInfo) => ({ Name: m.name, IP: m.ip, Port: m.port, State: m.state });
+
+/** Meta for /v1: our JSON decoded, anything else as text (Go nodes' meta) or base64 if not UTF-8. */
+function metaView(meta: Uint8Array | null): { meta: unknown; metaRaw?: string } {
+  if (!meta || meta.length === 0) return { meta: null };
+  const decoded = decodeNodeMeta(meta);
+  if (decoded) return { meta: decoded };
+  try {
+    return { meta: null, metaRaw: new TextDecoder('utf-8', { fatal: true }).decode(meta) };
+  } catch {
+    return { meta: null, metaRaw: `base64:${Buffer.from(meta).toString('base64')}` };
+  }
 }
 
 export function buildApp(deps: AppDeps): HttpApp {
-  return createHttpApp({
+  const http = createHttpApp({
     service: SERVICE,
     logger: deps.logger,
     checks: deps.checks,
     host: deps.host,
+    ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.apiToken ? { apiToken: deps.apiToken } : {}),
   });
+  const { app } = http;
+
+  // Every membership route needs a started node.
+  const viewOr503 = (reply: { status(n: number): { send(b: unknown): unknown } }) => {
+    const v = deps.view();
+    if (!v) reply.status(503).send(errorBody('NOT_STARTED', 'membership node is starting'));
+    return v;
+  };
+
+  app.get('/info', async (_req, reply) => {
+    const v = viewOr503(reply);
+    if (!v) return reply;
+    const self = v.self();
+    return { Name: self.name, IP: self.ip, Port: self.port };
+  });
+
+  app.get('/members', async (_req, reply) => {
+    const v = viewOr503(reply);
+    if (!v) return reply;
+    const all = v.members();
+    return {
+      Active: all.filter((m) => m.state === 'alive' || m.state === 'suspect').map(legacy),
+      Dead: all.filter((m) => m.state === 'dead' || m.state === 'left').map(legacy),
+    };
+  });
+
+  app.get('/status', async (_req, reply) => {
+    const v = viewOr503(reply);
+    if (!v) return reply;
+    return { Name: 'Health Score', Score: v.health() };
+  });
+
+  app.get('/v1/members', async (_req, reply) => {
+    const v = viewOr503(reply);
+    if (!v) return reply;
+    const self = v.self().name;
+    return {
+      self,
+      health: v.health(),
+      members: v.members().map((m) => ({
+        name: m.name,
+        ip: m.ip,
+        port: m.port,
+        state: m.state,
+        incarnation: m.incarnation,
+        ...metaView(m.meta),
+        lastChange: new Date(m.stateChangeMs).toISOString(),
+        self: m.name === self,
+      })),
+    };
+  });
+
+  app.post('/v1/leave', { preHandler: http.requireToken }, async (_req, reply) => {
+    const v = viewOr503(reply);
+    if (!v) return reply;
+    await v.leave();
+    return reply.status(200).send({ status: 'left', name: v.self().name });
+  });
+
+  return http;
 }

@@ -1,16 +1,225 @@
-// Settings of the gossip-membership service, from EDGEFLEET_* variables (see the README's configuration table).
-import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
+// Settings of the gossip-membership service. Every setting is an EDGEFLEET_* variable (README table);
+// the operator-facing ones are also command-line flags compatible with the legacy Go `cluster`
+// program (`-members=…`, `--port 4001`, see flags.ts). A flag wins over its variable. Nothing here
+// runs at import time: main.ts calls loadConfig(process.env, process.argv.slice(2)).
+import { isIP } from 'node:net';
+import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
+import { type FlagSpec, parseFlags, usage } from './flags.js';
 
 export const SERVICE = 'gossip-membership';
+/** HTTP port of the membership API (the legacy program's default). */
 export const DEFAULT_PORT = 4001;
+/** Gossip port, UDP and TCP (the legacy program's default; memberlist's own default is 7946). */
+export const DEFAULT_BIND_PORT = 8000;
+
+/** One seed to join: `host:port`, `[v6]:port`, or `host` (then the port is our bindPort, as in Go). */
+export interface SeedAddress {
+  host: string;
+  port: number | undefined;
+}
+
+/** Parses one `--members` entry; undefined when malformed. memberlist's `name/host:port` is accepted (the name is ignored). */
+export function parseSeed(raw: string): SeedAddress | undefined {
+  const s = raw.includes('/') ? raw.slice(raw.indexOf('/') + 1) : raw;
+  let host: string;
+  let portText: string | undefined;
+  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(s);
+  if (v6) {
+    host = v6[1] as string;
+    portText = v6[2];
+    if (isIP(host) !== 6) return undefined;
+  } else if ((s.match(/:/g) ?? []).length > 1) {
+    if (isIP(s) !== 6) return undefined;
+    host = s;
+  } else {
+    const colon = s.indexOf(':');
+    host = colon < 0 ? s : s.slice(0, colon);
+    portText = colon < 0 ? undefined : s.slice(colon + 1);
+    if (!/^[A-Za-z0-9.-]+$/.test(host) || host.startsWith('.') || host.startsWith('-')) return undefined;
+  }
+  if (host === '') return undefined;
+  if (portText === undefined) return { host, port: undefined };
+  if (!/^\d{1,5}$/.test(portText)) return undefined;
+  const port = Number(portText);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
+}
+
+const ip = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => isIP(v) !== 0, `expected an IP address (${what})`);
 
 export const ConfigSchema = z.object({
   ...commonConfigShape,
-  /** HTTP port (health, readiness, metricsgossip-membership). */
+  /** HTTP port of the membership API (flag --port). */
   port: env.port().default(DEFAULT_PORT),
+  /** Gossip port, UDP and TCP on the same number (flag --bindPort). 0 = any free port. */
+  bindPort: env.port().default(DEFAULT_BIND_PORT),
+  /** Address the gossip sockets bind (flag --bind). */
+  bindAddr: ip('bind').default('0.0.0.0'),
+  /**
+   * Address other nodes reach us at (flag --ip). Default: the bind address, or with 0.0.0.0 the first
+   * private IPv4 of this host (memberlist's rule).
+   */
+  advertiseAddr: ip('advertise').optional(),
+  /** Port other nodes reach us at (flag --advertisePort); default: the bound gossip port. */
+  advertisePort: env.int(1, 65535).optional(),
+  /** Seeds to join at start, comma-separated host:port (flag --members). */
+  members: env
+    .list()
+    .transform((list, ctx) => {
+      const out: SeedAddress[] = [];
+      for (const item of list) {
+        const seed = parseSeed(item);
+        if (seed) out.push(seed);
+        else ctx.addIssue({ code: 'custom', message: `expected host:port, got ${JSON.stringify(item)}` });
+      }
+      return out;
+    })
+    .default([]),
+  /** Timing profile: memberlist's LAN, WAN or Local values (flag --profile). Local = the legacy program. */
+  profile: z.enum(['lan', 'wan', 'local'], { message: 'expected lan, wan or local' }).default('lan'),
+  /** This node's role in the fleet, carried in its meta (flag --role). */
+  role: z.enum(['edge', 'server'], { message: 'expected edge or server' }).default('edge'),
+  /** The job API address carried in meta (flag --jobApi); default http://<advertise address>:4100. */
+  jobApi: z.string().trim().max(96).optional(),
+  /** Meta labels, detected on the device when unset. */
+  arch: z.string().max(32).optional(),
+  l4tVersion: z.string().max(32).optional(),
+  gpu: z.string().max(48).optional(),
+  /** How often the device load is read from Redis, in ms. */
+  loadPollMs: env.int(100, 600_000).default(2_000),
+  /** Least time between two meta re-broadcasts, in ms (each costs an incarnation bump fleet-wide). */
+  metaMinIntervalMs: env.int(0, 3_600_000).default(5_000),
+  /** While no seed of --members answers, the join is retried this often, in ms. */
+  joinRetryMs: env.int(100, 600_000).default(5_000),
+  /** On SIGTERM, how long to wait for the leave to spread before closing, in ms. */
+  leaveTimeoutMs: env.int(0, 60_000).default(3_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+type ConfigKey = keyof Config;
 
-export const loadConfig = (source: Record<string, string | undefined> = process.env): Config =>
-  loadEnvConfig(ConfigSchema, source);
+/** Flag name → config key; the flag's variable is envName(key). */
+const FLAG_KEYS: Record<string, ConfigKey> = {
+  members: 'members',
+  port: 'port',
+  bindPort: 'bindPort',
+  name: 'nodeName',
+  ip: 'advertiseAddr',
+  advertisePort: 'advertisePort',
+  bind: 'bindAddr',
+  profile: 'profile',
+  role: 'role',
+  jobApi: 'jobApi',
+  httpHost: 'httpHost',
+  logLevel: 'logLevel',
+};
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'members', value: 'host:port,…', help: 'nodes to join at start', env: envName('members') },
+  {
+    name: 'port',
+    value: 'port',
+    help: 'HTTP port of the membership API',
+    default: String(DEFAULT_PORT),
+    env: envName('port'),
+  },
+  {
+    name: 'bindPort',
+    value: 'port',
+    help: 'gossip port (UDP and TCP)',
+    default: String(DEFAULT_BIND_PORT),
+    env: envName('bindPort'),
+  },
+  { name: 'name', value: 'name', help: 'node name', default: 'the host name', env: envName('nodeName') },
+  {
+    name: 'ip',
+    value: 'address',
+    help: 'advertised address',
+    default: 'bind address or first private IP',
+    env: envName('advertiseAddr'),
+  },
+  {
+    name: 'advertisePort',
+    value: 'port',
+    help: 'advertised gossip port',
+    default: 'the bind port',
+    env: envName('advertisePort'),
+  },
+  {
+    name: 'bind',
+    value: 'address',
+    help: 'gossip bind address',
+    default: '0.0.0.0',
+    env: envName('bindAddr'),
+  },
+  {
+    name: 'profile',
+    value: 'lan|wan|local',
+    help: 'timing profile (local = the legacy program)',
+    default: 'lan',
+    env: envName('profile'),
+  },
+  {
+    name: 'role',
+    value: 'edge|server',
+    help: 'role carried in node meta',
+    default: 'edge',
+    env: envName('role'),
+  },
+  {
+    name: 'jobApi',
+    value: 'url',
+    help: 'job API address carried in node meta',
+    default: 'http://<ip>:4100',
+    env: envName('jobApi'),
+  },
+  {
+    name: 'httpHost',
+    value: 'address',
+    help: 'HTTP bind address',
+    default: '127.0.0.1',
+    env: envName('httpHost'),
+  },
+  { name: 'logLevel', value: 'level', help: 'log level', default: 'info', env: envName('logLevel') },
+];
+
+export const usageText = (): string => usage(SERVICE, FLAGS);
+
+/** `--help` was given: main prints usage and exits 0. */
+export class HelpRequested extends Error {
+  readonly code = 'HELP';
+}
+
+/**
+ * Reads flags (argv without node and script) over variables (env). Throws ConfigError naming the
+ * flag (`-port: expected an integer`) or the variable, or HelpRequested.
+ */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  argv: readonly string[] = [],
+): Config {
+  const parsed = parseFlags(argv, FLAGS);
+  if (parsed.kind === 'help') throw new HelpRequested('help requested');
+  if (parsed.kind === 'error') throw new ConfigError([{ variable: 'flags', message: parsed.message }]);
+  const merged: Record<string, string | undefined> = { ...source };
+  const fromFlag = new Map<string, string>();
+  for (const [flag, value] of parsed.values) {
+    const key = FLAG_KEYS[flag] as ConfigKey;
+    // An empty variable means "unset"; an empty flag is a mistake (except an empty seed list).
+    if (value.trim() === '' && key !== 'members')
+      throw new ConfigError([{ variable: `-${flag}`, message: 'must not be empty' }]);
+    merged[envName(key)] = value;
+    fromFlag.set(envName(key), `-${flag}`);
+  }
+  try {
+    return loadEnvConfig(ConfigSchema, merged);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(
+      e.problems.map((p) => ({ ...p, variable: fromFlag.get(p.variable) ?? p.variable })),
+    );
+  }
+}

@@ -1,40 +1,145 @@
 #!/usr/bin/env node
-// Wiring only: config → logger → adapters → start → shutdown (in reverse order).
+// Wiring only: flags/env → config → logger → gossip driver → HTTP → meta refresher → join → shutdown.
+// Prints the legacy program's two plain lines (`Local member <ip>:<port>`, `Listening on :<port>`)
+// before any JSON log line. SIGTERM: leave the cluster (bounded), then close in reverse order.
+import { writeSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { redisNames } from '@edgefleet/contracts';
 import {
+  ConfigError,
   closeRedis,
   createLogger,
+  createMetricsRegistry,
   createRedis,
+  EXIT_CONFIG,
   installShutdown,
   redisReachable,
   runService,
 } from '@edgefleet/service-kit';
+import { chooseAdvertiseAddr } from './advertise.js';
 import { buildApp } from './app.js';
-import { type Config, loadConfig, SERVICE } from './config.js';
+import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
+import { detectDeviceLabels } from './meta/device-labels.js';
+import { createGossipMetrics } from './metrics.js';
+import { profileConfig } from './protocol/config.js';
+import { readDeviceLoad } from './runtime/device-load.js';
+import { Driver } from './runtime/driver.js';
+import { MetaRefresher } from './runtime/meta-refresher.js';
+import { createMemberlistCodec } from './runtime/wire-memberlist.js';
+import { VERSION } from './version.js';
+
+/**
+ * The legacy program's plain stdout lines. Written synchronously to fd 1, the way pino writes its JSON
+ * lines, so they come out in program order (process.stdout.write may still be queued when pino writes).
+ */
+const legacyLine = (text: string) => writeSync(1, `${text}\n`);
+
+function configFromProcess(): Config {
+  try {
+    return loadConfig(process.env, process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(usageText());
+      process.exit(0);
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${SERVICE}: ${e.message}\n${usageText()}`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw e;
+  }
+}
 
 async function start(config: Config): Promise<void> {
+  const advertise = chooseAdvertiseAddr(config.bindAddr, config.advertiseAddr, networkInterfaces());
+  if ('error' in advertise) throw new Error(advertise.error);
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  const registry = createMetricsRegistry(SERVICE);
+  let driver: Driver | undefined;
+  const metrics = createGossipMetrics(registry, () => driver);
   const redis = createRedis({
     url: config.redisUrl,
-    name: `${SERVICE}:commands`,
+    name: `${SERVICE}:load`,
     logger,
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
   });
+  const loadKey = redisNames(config.redisPrefix).deviceLoad;
+  const refresher = new MetaRefresher({
+    staticMeta: {
+      role: config.role,
+      api: config.jobApi ?? `http://${advertise.ip}:4100`,
+      version: VERSION,
+      labels: detectDeviceLabels({
+        ...(config.arch ? { arch: config.arch } : {}),
+        ...(config.l4tVersion ? { l4t: config.l4tVersion } : {}),
+        ...(config.gpu ? { gpu: config.gpu } : {}),
+      }),
+    },
+    readLoad: () => readDeviceLoad(redis, loadKey),
+    publish: (meta) => driver?.updateMeta(meta),
+    pollMs: config.loadPollMs,
+    minIntervalMs: config.metaMinIntervalMs,
+    logger,
+  });
+  const protocol = profileConfig(config.profile);
+  driver = await Driver.start({
+    name: config.nodeName ?? hostname(),
+    bindAddr: config.bindAddr,
+    bindPort: config.bindPort,
+    advertiseAddr: advertise.ip,
+    ...(config.advertisePort ? { advertisePort: config.advertisePort } : {}),
+    config: protocol,
+    codec: createMemberlistCodec(protocol),
+    logger,
+    meta: refresher.initialMeta(),
+    metrics,
+  });
+  const gossip = driver;
+  legacyLine(`Local member ${gossip.advertise.ip}:${gossip.advertise.port}`);
+
   const { app } = buildApp({
     logger,
     host: config.httpHost,
+    registry,
+    view: () => gossip,
     checks: [{ name: 'redis', check: () => redisReachable(redis) }],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
+  // The legacy line goes out before fastify's own "Server listening" JSON line; a failed listen
+  // exits the process anyway.
+  legacyLine(`Listening on :${config.port}`);
   await app.listen({ host: config.httpHost, port: config.port });
-  logger.info({ port: config.port, host: config.httpHost }, `${SERVICE} listening`);
+  logger.info(
+    { name: gossip.self().name, gossip: gossip.advertise, http: config.port, profile: config.profile },
+    `${SERVICE} listening`,
+  );
+  refresher.start();
+
   installShutdown({
     logger,
     deadlineMs: config.shutdownTimeoutMs,
     closers: [
+      { name: 'gossip-leave', close: () => gossip.leave(config.leaveTimeoutMs) },
+      { name: 'meta', close: () => refresher.stop() },
       { name: 'http', close: () => app.close() },
+      { name: 'gossip', close: () => gossip.close() },
       { name: 'redis', close: () => closeRedis(redis) },
     ],
   });
+
+  // Joining runs in the background: seeds that boot after us are retried, HTTP already answers.
+  if (config.members.length > 0)
+    void gossip
+      .joinWithRetry(config.members, config.joinRetryMs, (attempt) =>
+        logger.warn(
+          { members: config.members, attempt, retryMs: config.joinRetryMs },
+          'no member answered; retrying',
+        ),
+      )
+      .then((joined) => {
+        if (joined > 0) logger.info({ joined, members: gossip.members().length }, 'joined the cluster');
+      });
 }
 
-await runService(SERVICE, () => loadConfig(process.env), start);
+const config = configFromProcess();
+await runService(SERVICE, () => config, start);

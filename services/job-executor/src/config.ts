@@ -5,10 +5,94 @@ import { z } from 'zod';
 export const SERVICE = 'job-executor';
 export const DEFAULT_PORT = 4101;
 
+const MiB = 1024 * 1024;
+
 export const ConfigSchema = z.object({
   ...commonConfigShape,
-  /** HTTP port (health, readiness, metricsjob-executor). */
+  /** HTTP port (health, readiness, metrics of job-executor). */
   port: env.port().default(DEFAULT_PORT),
+
+  // --- jobs and workspace -------------------------------------------------------------------------
+  /** Root of job folders (`<dataDir>/jobs/<jobId>/{work,output,logs}`) and the executor's state files. */
+  dataDir: z.string().min(1).default('./.data'),
+  /** Jobs run at once on this device (the GPU is shared: default 1). */
+  concurrency: env.int(1, 64).default(1),
+  /** Executions per job (entries into DOWNLOADING) before it ends FAILED with ATTEMPTS_EXHAUSTED. */
+  maxAttempts: env.int(1, 100).default(2),
+  /** Deliveries of one `jobs` entry before it is dead-lettered (FAILED, DEAD_LETTERED). */
+  maxDeliveries: env.int(1, 1000).default(5),
+  /** Idle time in ms after which a dead consumer's entry is claimed (XAUTOCLAIM). */
+  claimIdleMs: env.int(100, 3_600_000).default(30_000),
+  /** Buckets inputs may come from (comma-separated). Empty = every bucket is refused. */
+  allowedBuckets: env.list().default([]),
+  /** Largest total size of one job's inputs, in bytes (default 20 GiB). */
+  maxInputBytes: env.number(0).default(20 * 1024 * MiB),
+  /** Most files one job may download (objects plus every key under prefixes). */
+  maxInputFiles: env.int(1, 10_000_000).default(10_000),
+  /** Free bytes that must remain on the data disk after the inputs are downloaded (default 1 GiB). */
+  minFreeDiskBytes: env.number(0).default(1024 * MiB),
+  /** Files downloaded at once per job. */
+  downloadConcurrency: env.int(1, 64).default(4),
+  /** Force path-style S3 URLs; default: on when AWS_ENDPOINT_URL is set (emulators, MinIO). */
+  s3ForcePathStyle: env.bool().optional(),
+
+  // --- the run --------------------------------------------------------------------------------------
+  /** Unprivileged user the job runs as (created by scripts/install-system-deps.sh). Ignored when not root. */
+  jobUser: z.string().min(1).default('edgefleet-job'),
+  /** Python that creates job virtualenvs (must be readable by the job user). */
+  pythonBin: z.string().min(1).default('/usr/bin/python3'),
+  /** Run timeout when the job gives none, in seconds. */
+  defaultTimeoutSeconds: env.int(1, 7 * 24 * 3600).default(3600),
+  /** Install timeout when the job gives none, in seconds. */
+  defaultInstallTimeoutSeconds: env.int(1, 24 * 3600).default(900),
+  /** Time between SIGTERM and SIGKILL when a job is stopped, in ms. */
+  killGraceMs: env.int(0, 600_000).default(5000),
+  /** `cgroup` (memory.max; never breaks CUDA), `rlimit` (RLIMIT_AS: not with CUDA/Jetson), `none`. */
+  memoryLimitMode: z.enum(['cgroup', 'rlimit', 'none']).default('cgroup'),
+  /** Memory limit when the job gives none, in MiB (0 = none). */
+  defaultMemoryMiB: env.int(0, 1024 * 1024).default(0),
+  /** RLIMIT_NPROC of the job user and cgroup pids.max: processes + threads a job may have. */
+  maxProcesses: env.int(8, 1_000_000).default(512),
+  /** cgroup v2 folder under which job cgroups are made; default: auto (`<cgroup2 mount>/edgefleet`). */
+  cgroupRoot: z.string().optional(),
+  /** Bytes kept of each of stdout and stderr; a job that writes more is stopped with OUTPUT_LIMIT. */
+  maxLogBytes: env.number(1024).default(64 * MiB),
+  /** Entries kept in the live log tail stream (XADD MAXLEN ~). */
+  logTailMaxEntries: env.int(10, 1_000_000).default(1000),
+  /** Variables passed from the service's environment to jobs when set (never credentials). */
+  jobEnvPassthrough: env
+    .list()
+    .default([
+      'LANG',
+      'LC_ALL',
+      'TZ',
+      'CUDA_VISIBLE_DEVICES',
+      'NVIDIA_VISIBLE_DEVICES',
+      'NVIDIA_DRIVER_CAPABILITIES',
+      'LD_LIBRARY_PATH',
+    ]),
+
+  // --- device load ----------------------------------------------------------------------------------
+  /** How often the device load is written to Redis, in ms (also on every change). */
+  loadIntervalMs: env.int(200, 600_000).default(5000),
+
+  // --- environment cache (src/env) ----------------------------------------------------------------
+  /** Folder of cached job virtualenvs (readable by the job user); default `<dataDir>/envs`. */
+  envCacheDir: z.string().min(1).optional(),
+  /** Disk quota of the environment cache, in bytes (LRU eviction above it; default 20 GiB). */
+  envCacheMaxBytes: env.number(0).default(20 * 1024 * MiB),
+  /** Give each venv its own pip (ensurepip, ~2 s per build); false: the host's pip installs into it. */
+  envSeedPip: env.bool().default(true),
+  /** pip index replacing PyPI (a private mirror). */
+  pipIndexUrl: env.url().optional(),
+  /** Extra pip indexes, comma-separated. */
+  pipExtraIndexUrls: env.list().default([]),
+  /** true: no index at all (only find-links, shipped wheels and direct URLs). */
+  pipNoIndex: env.bool().default(false),
+  /** Device-wide --find-links folders or URLs, comma-separated. */
+  pipFindLinks: env.list().default([]),
+  /** true: install wheels only (--only-binary :all:), so no sdist build code runs during install. */
+  pipOnlyBinary: env.bool().default(false),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -1,24 +1,131 @@
 #!/usr/bin/env node
 // Wiring only: config → logger → adapters → start → shutdown (in reverse order).
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { decodeEntry, GROUPS, JobsEntry, redisNames } from '@edgefleet/contracts';
 import {
   closeRedis,
   createLogger,
   createRedis,
   installShutdown,
+  instanceIdOf,
+  jobDeadLetter,
+  nodeNameOf,
   redisReachable,
   runService,
+  StreamConsumer,
 } from '@edgefleet/service-kit';
+import { detectCgroups } from './adapters/cgroup.js';
+import { startControlSubscriber } from './adapters/control-subscriber.js';
+import { startDeviceLoad } from './adapters/device-load.js';
+import { resolveJobUser } from './adapters/job-user.js';
+import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
+import { createEnvironmentManager } from './env/index.js';
+import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
 async function start(config: Config): Promise<void> {
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  const node = nodeNameOf(config.nodeName);
+  const names = redisNames(config.redisPrefix);
+  const dataDir = resolve(config.dataDir);
+  await mkdir(join(dataDir, 'jobs'), { recursive: true, mode: 0o755 });
+
+  // Before anything is taken: kill what a previous run of this executor left behind.
+  const runState = new RunStateStore(dataDir);
+  await recoverLeftovers(runState, logger.child({ component: 'recovery' }));
+  const jobUser = await resolveJobUser(config.jobUser);
+  const cgroups = await detectCgroups(config.cgroupRoot ? { root: config.cgroupRoot } : {});
+  logger.info(
+    {
+      jobUser: jobUser.name,
+      dedicatedUser: jobUser.dedicated,
+      cgroups: cgroups.summary,
+      memoryLimitMode: config.memoryLimitMode,
+    },
+    jobUser.dedicated ? 'jobs run as their own user' : 'not root: jobs run as this service user',
+  );
+
   const redis = createRedis({
     url: config.redisUrl,
     name: `${SERVICE}:commands`,
     logger,
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
   });
+  const s3 = new S3Client({
+    forcePathStyle: config.s3ForcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL),
+  });
+  const environments = createEnvironmentManager({
+    cacheDir: config.envCacheDir ?? join(dataDir, 'envs'),
+    maxCacheBytes: config.envCacheMaxBytes,
+    python: config.pythonBin,
+    seedPip: config.envSeedPip,
+    killGraceMs: config.killGraceMs,
+    pip: {
+      ...(config.pipIndexUrl ? { indexUrl: config.pipIndexUrl } : {}),
+      extraIndexUrls: config.pipExtraIndexUrls,
+      noIndex: config.pipNoIndex,
+      findLinks: config.pipFindLinks,
+      onlyBinary: config.pipOnlyBinary,
+    },
+    logger: logger.child({ component: 'env' }),
+  });
+  const load = startDeviceLoad({
+    redis,
+    key: names.deviceLoad,
+    jobsStream: names.jobsStream,
+    group: GROUPS.executor,
+    dataDir,
+    intervalMs: config.loadIntervalMs,
+    logger: logger.child({ component: 'device-load' }),
+  });
+  const executor = new JobExecutor({
+    settings: { ...config, dataDir },
+    redis,
+    names,
+    s3,
+    environments,
+    cgroups,
+    jobUser,
+    runState,
+    logger,
+    node,
+    serviceEnv: process.env,
+    onRunningChange: (n) => load.update(n),
+  });
+  const control = startControlSubscriber({
+    redis,
+    channel: names.controlChannel,
+    onCancel: (jobId) => {
+      if (executor.cancel(jobId)) logger.info({ jobId }, 'cancel received: stopping the job');
+    },
+    logger: logger.child({ component: 'control' }),
+  });
+  const consumer = new StreamConsumer<JobsEntry>({
+    redis,
+    stream: names.jobsStream,
+    group: GROUPS.executor,
+    consumer: instanceIdOf(SERVICE, config.instanceId, node),
+    deadStream: names.deadStream,
+    decode: (fields) => decodeEntry(JobsEntry, fields),
+    handle: (entry, signal) => executor.handle(entry, signal),
+    deadLetter: jobDeadLetter({
+      redis,
+      names,
+      stream: names.jobsStream,
+      group: GROUPS.executor,
+      by: BY,
+      node,
+    }),
+    logger: logger.child({ component: 'consumer' }),
+    maxDeliveries: config.maxDeliveries,
+    claimIdleMs: config.claimIdleMs,
+    concurrency: config.concurrency,
+  });
+  consumer.start();
+
   const { app } = buildApp({
     logger,
     host: config.httpHost,
@@ -32,6 +139,10 @@ async function start(config: Config): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     closers: [
       { name: 'http', close: () => app.close() },
+      { name: 'consumer', close: () => consumer.stop(Math.max(1000, config.shutdownTimeoutMs - 2000)) },
+      { name: 'control', close: () => control.close() },
+      { name: 'device-load', close: () => load.close() },
+      { name: 's3', close: () => s3.destroy() },
       { name: 'redis', close: () => closeRedis(redis) },
     ],
   });

@@ -1,15 +1,64 @@
 // Settings of the job-receiver service, from EDGEFLEET_* variables (see the README's configuration table).
+// AWS settings (region, credentials, AWS_ENDPOINT_URL) come from the SDK's standard variables.
 import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
 
 export const SERVICE = 'job-receiver';
 export const DEFAULT_PORT = 4100;
 
-export const ConfigSchema = z.object({
-  ...commonConfigShape,
-  /** HTTP port (health, readiness, metrics and the job API). */
-  port: env.port().default(DEFAULT_PORT),
-});
+export const ConfigSchema = z
+  .object({
+    ...commonConfigShape,
+    /** HTTP port (health, readiness, metrics and the job API). */
+    port: env.port().default(DEFAULT_PORT),
+    /** SQS queue URLs to long-poll, comma-separated: the device's own queue, then optionally the fleet's. */
+    queueUrls: env
+      .list()
+      .pipe(z.array(z.string().url('expected a queue URL')).max(8))
+      .default([]),
+    /** Long-poll wait of one ReceiveMessage, in seconds (0–20). Also bounds a paused loop's latency. */
+    sqsWaitSeconds: env.int(0, 20).default(20),
+    /** Messages per ReceiveMessage (1–10). */
+    sqsBatchSize: env.int(1, 10).default(10),
+    /**
+     * Visibility timeout given to a received message, in seconds; extended every third of it while the
+     * message is handled (the heartbeat). Also the longest a message can stay invisible after a crash,
+     * or after a long poll aborted on shutdown was answered with it anyway.
+     */
+    sqsVisibilitySeconds: env.int(3, 43_200).default(30),
+    /**
+     * Visibility given to a message without a usable jobId (which is not deleted: the queue's
+     * dead-letter policy moves it after maxReceiveCount receives), in seconds.
+     */
+    unusableVisibilitySeconds: env.int(0, 43_200).default(300),
+    /** Stop polling while this many jobs wait in the device's `jobs` stream (not yet taken by the executor). */
+    maxBacklog: env.int(1, 100_000).default(20),
+    /** S3 buckets a job may read from and write to (comma-separated). Empty: any bucket (a warning is logged). */
+    allowedBuckets: env.list().default([]),
+    /** Hosts a job's notify.webhook may name (comma-separated). Empty: any host. */
+    allowedWebhookHosts: env.list().default([]),
+    /** Reject job and cancel messages that are not signed with signingSecret. */
+    requireSignature: env.bool().default(false),
+    /** Fleet secret for HMAC-SHA256 signatures of message bodies (at least 32 characters). */
+    signingSecret: z.string().min(32, 'at least 32 characters').optional(),
+    /** Retention of the job index, in seconds: older members whose record expired are removed. */
+    retentionSeconds: env.int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
+    /** How often the job index is trimmed, in ms. */
+    retentionSweepMs: env.int(1000, 24 * 3600 * 1000).default(3600 * 1000),
+    /** Approximate cap of the `jobs` stream (XADD MAXLEN ~); far above maxBacklog. */
+    jobsStreamMaxLen: env.int(1000, 10_000_000).default(100_000),
+    /** Refuse to hand off (not ready, no polling) unless Redis persists every write before replying. */
+    requireDurability: env.bool().default(true),
+    /**
+     * Test-only fault injection: `kill-after-handoff` makes the process SIGKILL itself after a durable
+     * hand-off and before DeleteMessage (the crash window the design must survive). Never set in production.
+     */
+    testFault: z.enum(['kill-after-handoff']).optional(),
+  })
+  .refine((c) => !c.requireSignature || c.signingSecret !== undefined, {
+    path: ['signingSecret'],
+    message: 'required when EDGEFLEET_REQUIRE_SIGNATURE is true',
+  });
 export type Config = z.infer<typeof ConfigSchema>;
 
 export const loadConfig = (source: Record<string, string | undefined> = process.env): Config =>

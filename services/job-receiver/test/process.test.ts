@@ -43,4 +43,41 @@ describe('job-receiver process', () => {
     expect(ready.status).toBe(503);
     expect(await p.stop('SIGTERM')).toBe(0);
   });
+
+  it('refuses hand-offs (not ready) when Redis does not persist every write, and says why', async () => {
+    const volatile = await startRedisServer({ aof: false });
+    try {
+      const port = await freePort();
+      const p = startServiceProcess(entry, {
+        env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: volatile.url },
+      });
+      await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
+      await p.waitForOutput(/writes are not durable: hand-offs refused/);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([
+        503,
+        { status: 'not-ready', checks: { redis: true, durable: false } },
+      ]);
+      const submit = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          version: 1,
+          kind: 'job',
+          jobId: 'j1',
+          code: { entrypoint: 'main.py' },
+          inputs: [{ uri: 's3://b-1/main.py' }],
+          output: { uri: 's3://b-1/out/' },
+        }),
+      });
+      expect(submit.status).toBe(503);
+      const openapi = await fetch(`http://127.0.0.1:${port}/openapi.json`);
+      expect(((await openapi.json()) as { openapi: string }).openapi).toBe('3.1.0');
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('edgefleet_receiver_intake_total');
+      expect(await p.stop('SIGTERM')).toBe(0);
+    } finally {
+      await volatile.stop();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // The HTTP surface of result-uploader: health, readiness and metrics (service-kit), plus this service's routes.
 import { createHttpApp, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { SERVICE } from './config.js';
 
 export interface AppDeps {
@@ -8,6 +9,8 @@ export interface AppDeps {
   checks: ReadinessCheck[];
   host: string;
   apiToken?: string;
+  /** The registry this service's metrics are on (default: a new one). */
+  registry?: Registry;
 }
 
 export function buildApp(deps: AppDeps): HttpApp {
@@ -16,6 +19,7 @@ export function buildApp(deps: AppDeps): HttpApp {
     logger: deps.logger,
     checks: deps.checks,
     host: deps.host,
+    ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.apiToken ? { apiToken: deps.apiToken } : {}),
   });
 }

@@ -1,16 +1,98 @@
 // Settings of the result-uploader service, from EDGEFLEET_* variables (see the README's configuration table).
+// AWS settings (region, credentials, endpoint) come from the SDK's standard variables (AWS_REGION,
+// AWS_ENDPOINT_URL…), never from here.
 import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
 
 export const SERVICE = 'result-uploader';
 export const DEFAULT_PORT = 4102;
 
-export const ConfigSchema = z.object({
-  ...commonConfigShape,
-  /** HTTP port (health, readiness, metricsresult-uploader). */
-  port: env.port().default(DEFAULT_PORT),
-});
+const MiB = 1024 * 1024;
+
+/** One webhook allowlist entry: a host name (`api.example.com`), `*.example.com`, or `host:port`. */
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$/;
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((u) => {
+    try {
+      const p = new URL(u).protocol;
+      return p === 'http:' || p === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL');
+
+export const ConfigSchema = z
+  .object({
+    ...commonConfigShape,
+    /** HTTP port (health, readiness, metrics). */
+    port: env.port().default(DEFAULT_PORT),
+    /** The device's data folder; a results entry's jobDir must be `<dataDir>/jobs/<jobId>`. */
+    dataDir: z.string().min(1).default('/var/lib/edgefleet'),
+    /** Buckets outputs may be written to (comma-separated). Empty: every output is refused. */
+    outputBuckets: env.list().default([]),
+    /** Path-style S3 addressing (emulators such as fauxqs, MinIO). */
+    s3ForcePathStyle: env.bool().default(false),
+    /** Small files (below the part size) uploaded at once per job; multipart files go one at a time. */
+    uploadConcurrency: env.int(1, 64).default(4),
+    /** Files at least this large go multipart, in MiB; also the part size (S3 minimum: 5). */
+    uploadPartSizeMib: env.int(5, 5120).default(8),
+    /** Parts of one multipart file in flight at once (memory ≈ concurrency × parts × part size). */
+    uploadPartConcurrency: env.int(1, 16).default(2),
+    /** Attempts per file (throttling, 5xx, network errors), on top of the SDK's own per-request retries. */
+    uploadMaxAttempts: env.int(1, 20).default(4),
+    /** First backoff ceiling between attempts, in ms (doubling, full jitter, capped at 30 s). */
+    retryBaseMs: env.int(1, 60_000).default(500),
+    /** The results SQS queue URL for notifications (optional). */
+    resultsQueueUrl: httpUrl.optional(),
+    /** Default webhook for jobs that name none (trusted: not checked against the allowlist). */
+    webhookUrl: httpUrl.optional(),
+    /** Hosts a job's notify.webhook may name (`host`, `*.domain`, `host:port`; comma-separated). */
+    webhookAllowedHosts: env
+      .list()
+      .pipe(z.array(z.string().toLowerCase().regex(HOST_PATTERN, 'a host name, *.domain or host:port')))
+      .default([]),
+    /** Accept plain http:// webhooks (off: https only; on for local development). */
+    webhookAllowHttp: env.bool().default(false),
+    /** HMAC secret that signs webhook bodies (required when webhooks are possible). */
+    webhookSecret: z.string().min(16, 'at least 16 characters').optional(),
+    /** One webhook request's timeout, in ms. */
+    webhookTimeoutMs: env.int(100, 120_000).default(10_000),
+    /** How long a notification is retried before it is recorded as undelivered, in ms. */
+    notifyDeadlineMs: env.int(0, 3_600_000).default(60_000),
+    /** Notify RUNNING for jobs whose message does not say (notify.onRunning). */
+    notifyOnRunning: env.bool().default(false),
+    /** Interval of the sweep that retries undelivered notifications and expired job folders, in ms. */
+    sweepIntervalMs: env.int(100, 86_400_000).default(60_000),
+    /** Keep a job folder this long after a successful upload, in seconds (0: delete at once). */
+    keepJobDirSeconds: env.int(0, 30 * 86_400).default(0),
+    /** A pending results entry idle this long is claimed from its (dead) consumer, in ms. */
+    claimIdleMs: env.int(100, 3_600_000).default(30_000),
+    /** Deliveries of one results entry before it is dead-lettered; the last one records UPLOAD_FAILED. */
+    maxDeliveries: env.int(1, 100).default(5),
+    /** Results entries handled at once. */
+    jobConcurrency: env.int(1, 16).default(1),
+  })
+  .superRefine((c, ctx) => {
+    const webhooksPossible = c.webhookUrl !== undefined || c.webhookAllowedHosts.length > 0;
+    if (webhooksPossible && !c.webhookSecret)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhookSecret'],
+        message: 'required when EDGEFLEET_WEBHOOK_URL or EDGEFLEET_WEBHOOK_ALLOWED_HOSTS is set',
+      });
+    if (c.webhookUrl?.startsWith('http:') && !c.webhookAllowHttp)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webhookUrl'],
+        message: 'http:// needs EDGEFLEET_WEBHOOK_ALLOW_HTTP=true (https expected)',
+      });
+  });
 export type Config = z.infer<typeof ConfigSchema>;
+
+export const partSizeBytes = (c: Pick<Config, 'uploadPartSizeMib'>) => c.uploadPartSizeMib * MiB;
 
 export const loadConfig = (source: Record<string, string | undefined> = process.env): Config =>
   loadEnvConfig(ConfigSchema, source);

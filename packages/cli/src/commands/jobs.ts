@@ -3,11 +3,14 @@
 import { isTerminal, type JobRecord } from '@edgefleet/contracts';
 import { call, type Endpoints } from '../api.js';
 
+/** Every job API route needs the token when the node has one (records can hold job env values). */
+const auth = (ep: Endpoints) => (ep.token ? { token: ep.token } : {});
+
 /** The API may answer `{ job: record }` or the record itself. */
 const unwrapJob = (body: unknown): JobRecord => ((body as { job?: JobRecord }).job ?? body) as JobRecord;
 
 export async function getJob(ep: Endpoints, id: string): Promise<JobRecord> {
-  return unwrapJob(await call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}`));
+  return unwrapJob(await call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}`, auth(ep)));
 }
 
 export async function listJobs(ep: Endpoints, state?: string, limit = 50): Promise<JobRecord[]> {
@@ -23,7 +26,7 @@ export async function cancelJob(ep: Endpoints, id: string): Promise<unknown> {
   return call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}/cancel`, {
     method: 'POST',
     body: '{}',
-    ...(ep.token ? { token: ep.token } : {}),
+    ...auth(ep),
   });
 }
 
@@ -46,7 +49,7 @@ export async function streamLogs(
     return;
   }
   if (!res.ok) {
-    await call(ep.jobApi, url.pathname.slice(1)); // same path: throws the coded error
+    await call(ep.jobApi, url.pathname.slice(1), auth(ep)); // same path: throws the coded error
     return;
   }
   const type = res.headers.get('content-type') ?? '';

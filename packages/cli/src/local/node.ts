@@ -4,9 +4,10 @@
 // answer /healthz before the next starts. A service that exits is restarted with backoff (as the
 // compose file's restart policy would). Ctrl-C (or SIGTERM) stops everything in reverse order.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { colorizer } from './colors.js';
 import { type LocalEmulator, startLocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
@@ -16,6 +17,15 @@ import { type LocalWiring, SERVICES, type ServiceSpec } from './services.js';
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;
   out: NodeJS.WriteStream;
+}
+
+/** A webhook signing secret kept in the data folder, so a restarted local node signs the same way. */
+function localSecret(dataDir: string): string {
+  const file = join(dataDir, 'webhook-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(24).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 interface Running {
@@ -118,6 +128,8 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       jobsQueueUrl,
       ...(resultsQueueUrl ? { resultsQueueUrl } : {}),
       allowedBuckets,
+      webhookHosts: (env.EDGEFLEET_ALLOWED_WEBHOOK_HOSTS ?? '127.0.0.1,localhost').split(',').filter(Boolean),
+      webhookSecret: env.EDGEFLEET_WEBHOOK_SECRET ?? localSecret(dataDir),
       gossipBindPort: Number(env.EDGEFLEET_GOSSIP_BIND_PORT ?? 8000),
       members: (env.EDGEFLEET_MEMBERS ?? '').split(',').filter(Boolean),
     };

@@ -11,6 +11,9 @@ export interface LocalWiring {
   jobsQueueUrl: string;
   resultsQueueUrl?: string;
   allowedBuckets: string[];
+  /** Hosts a job's notify.webhook may name; local mode allows loopback (plain http). */
+  webhookHosts: string[];
+  webhookSecret: string;
   gossipBindPort: number;
   members: string[];
 }
@@ -37,6 +40,7 @@ export const SERVICES: ServiceSpec[] = [
     env: (w) => ({
       EDGEFLEET_QUEUE_URLS: w.jobsQueueUrl,
       EDGEFLEET_ALLOWED_BUCKETS: w.allowedBuckets.join(','),
+      EDGEFLEET_ALLOWED_WEBHOOK_HOSTS: w.webhookHosts.join(','),
     }),
   },
   {
@@ -58,7 +62,10 @@ export const SERVICES: ServiceSpec[] = [
     args: () => [],
     env: (w) => ({
       EDGEFLEET_DATA_DIR: w.dataDir,
-      EDGEFLEET_ALLOWED_BUCKETS: w.allowedBuckets.join(','),
+      EDGEFLEET_OUTPUT_BUCKETS: w.allowedBuckets.join(','),
+      EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: w.webhookHosts.join(','),
+      EDGEFLEET_WEBHOOK_ALLOW_HTTP: 'true',
+      EDGEFLEET_WEBHOOK_SECRET: w.webhookSecret,
       ...(w.resultsQueueUrl ? { EDGEFLEET_RESULTS_QUEUE_URL: w.resultsQueueUrl } : {}),
     }),
   },

@@ -1,0 +1,348 @@
+// docker/ checked without a Docker engine: the compose files validate (Debian's docker-compose) and
+// say what the deployment promises, the Dockerfile lints clean, and each image's exact bundle starts
+// standalone and passes its own HEALTHCHECK (check-bundles.mjs). Runs from the repo root after
+// `pnpm build` (the test command builds first). Everything is bounded: ~30 s on an idle machine.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BundleReport,
+  checkBundle,
+  freePort,
+  type RedisChild,
+  ROOT,
+  SERVICES,
+  startRedis,
+} from '../check-bundles.mjs';
+import { lintDockerfile } from '../lint.mjs';
+
+const DOCKER = join(ROOT, 'docker');
+const ENV_EXAMPLE = join(DOCKER, '.env.example');
+const BASE = join(DOCKER, 'compose.yaml');
+const DEV = join(DOCKER, 'compose.dev.yaml');
+const SERVICE_NAMES = Object.keys(SERVICES);
+const EXECUTOR_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID', 'SETUID'];
+
+interface ComposeService {
+  image?: string;
+  build?: { target?: string; args?: Record<string, string> };
+  command?: string[] | string;
+  environment?: Record<string, string | null>;
+  depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+  network_mode?: string;
+  networks?: Record<string, unknown> | string[];
+  runtime?: string;
+  user?: string;
+  cap_add?: string[];
+  cap_drop?: string[];
+  volumes?: (string | { source?: string; target: string })[];
+  ports?: (string | { target: number; published?: number | string })[];
+  mem_limit?: string | number;
+  cpus?: string | number;
+  healthcheck?: { test: string[] | string };
+}
+interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+/** `docker-compose … config` (validates and resolves), parsed with the YAML library it runs on. */
+function composeConfig(
+  files: string[],
+  envFile = ENV_EXAMPLE,
+): { ok: boolean; config?: ComposeConfig; output: string } {
+  const r = spawnSync(
+    'docker-compose',
+    [...files.flatMap((f) => ['-f', f]), '--env-file', envFile, 'config'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (r.error)
+    throw new Error(
+      `docker-compose could not run (scripts/install-system-deps.sh installs it): ${r.error.message}`,
+    );
+  if (r.status !== 0) return { ok: false, output: `${r.stdout}${r.stderr}` };
+  // docker-compose is Python and ships with PyYAML: use that interpreter to turn its YAML into JSON.
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const j = spawnSync(
+    python,
+    ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    {
+      input: r.stdout,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  if (j.status !== 0) throw new Error(`could not parse docker-compose's output: ${j.stderr}`);
+  return { ok: true, config: JSON.parse(j.stdout) as ComposeConfig, output: r.stderr };
+}
+
+const mountTargets = (s: ComposeService) =>
+  (s.volumes ?? []).map((v) => (typeof v === 'string' ? (v.split(':')[1] ?? '') : v.target));
+const mountSources = (s: ComposeService) =>
+  (s.volumes ?? []).map((v) => (typeof v === 'string' ? (v.split(':')[0] ?? '') : (v.source ?? '')));
+const commandText = (s: ComposeService) =>
+  Array.isArray(s.command) ? s.command.join(' ') : (s.command ?? '');
+
+/** Variables the compose files interpolate (`${NAME…}`; `$${…}` is a literal for the container's shell). */
+function composeVariables(): Set<string> {
+  const names = new Set<string>();
+  for (const file of [BASE, DEV]) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?<!\$)\$\{([A-Z0-9_]+)/g))
+      names.add(m[1] as string);
+  }
+  return names;
+}
+
+/** .env.example entries: set (`NAME=…`) and documented-but-planned (`# NAME=`). */
+function envExample(): { set: Set<string>; planned: Set<string> } {
+  const set = new Set<string>();
+  const planned = new Set<string>();
+  for (const line of readFileSync(ENV_EXAMPLE, 'utf8').split('\n')) {
+    const active = /^([A-Z][A-Z0-9_]*)=/.exec(line);
+    if (active) set.add(active[1] as string);
+    const commented = /^#\s?([A-Z][A-Z0-9_]*)=\S*$/.exec(line);
+    if (commented) planned.add(commented[1] as string);
+  }
+  return { set, planned };
+}
+
+describe('compose files (docker-compose config)', () => {
+  let base: ComposeConfig;
+
+  beforeAll(() => {
+    const r = composeConfig([BASE]);
+    if (!r.ok || !r.config) throw new Error(`compose.yaml does not validate:\n${r.output}`);
+    base = r.config;
+  });
+
+  it('compose.yaml: Redis 7 with a password and AOF (appendfsync always) on a volume, health-checked', () => {
+    const redis = base.services.redis as ComposeService;
+    expect(redis.image).toMatch(/^redis:7/);
+    const cmd = commandText(redis);
+    expect(cmd).toMatch(/appendonly yes/);
+    expect(cmd).toMatch(/appendfsync always/);
+    expect(cmd).toMatch(/requirepass/);
+    expect(redis.environment?.REDIS_PASSWORD).toBeTruthy();
+    expect(mountTargets(redis)).toContain('/data');
+    expect(redis.healthcheck?.test).toBeTruthy();
+    // Published on loopback only, for the host-networked gossip service.
+    expect(JSON.stringify(redis.ports)).toContain('127.0.0.1');
+  });
+
+  it("compose.yaml: Redis's start script writes a working config (run here with the local redis-server)", async () => {
+    const redis = base.services.redis as ComposeService;
+    const script = commandText(redis).replaceAll('$$', '$');
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-script-'));
+    const port = await freePort();
+    // The container's paths become temporary folders; a free loopback port instead of 6379.
+    const local = script
+      .replaceAll('/run/redis', dir)
+      .replace('dir /data', `dir ${dir}`)
+      .replace(/exec redis-server (\S+)/, `exec redis-server $1 --port ${port} --bind 127.0.0.1`);
+    const env = { PATH: process.env.PATH ?? '', ...(redis.environment as Record<string, string>) };
+    const cli = (...args: string[]) =>
+      spawnSync('redis-cli', ['-p', String(port), ...args], {
+        encoding: 'utf8',
+        timeout: 5000,
+        env: { PATH: env.PATH, REDISCLI_AUTH: env.REDIS_PASSWORD ?? '' },
+      }).stdout.trim();
+    const child = spawn('sh', ['-ec', local], { env, stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (cli('ping') !== 'PONG' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(cli('ping')).toBe('PONG');
+      expect(cli('config', 'get', 'appendonly')).toBe('appendonly\nyes');
+      expect(cli('config', 'get', 'appendfsync')).toBe('appendfsync\nalways');
+      expect(cli('config', 'get', 'maxmemory-policy')).toBe('maxmemory-policy\nnoeviction');
+      // Without the password: refused.
+      const anon = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5000 });
+      expect(anon.stdout).toMatch(/NOAUTH/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A password the config syntax could misread is refused before Redis starts (exit 2).
+    const bad = spawnSync('sh', ['-ec', local], {
+      env: { ...env, REDIS_PASSWORD: 'a"b' },
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('EDGEFLEET_REDIS_PASSWORD');
+  });
+
+  it('compose.yaml: the four services start after a healthy Redis, restart, and have limits', () => {
+    for (const name of SERVICE_NAMES) {
+      const s = base.services[name] as ComposeService;
+      expect(s, name).toBeDefined();
+      expect(s.restart, name).toBe('unless-stopped');
+      expect(s.depends_on?.redis?.condition, name).toBe('service_healthy');
+      expect(s.mem_limit, name).toBeTruthy();
+      expect(s.cpus, name).toBeTruthy();
+      expect(s.build?.args?.SERVICE, name).toBe(name);
+      // The PORT build argument is the one check-bundles.mjs verifies against the bundle's default.
+      expect(Number(s.build?.args?.PORT), name).toBe(SERVICES[name]?.port);
+      expect(s.environment?.EDGEFLEET_REDIS_PASSWORD, name).toBeTruthy();
+      expect(s.environment?.EDGEFLEET_NODE_NAME, name).toBeTruthy();
+      // The image's own non-root user, except the executor and the uploader (next tests).
+      if (name === 'job-receiver' || name === 'gossip-membership') expect(s.user, name).toBeUndefined();
+      expect(s.cap_drop, name).toEqual(['ALL']);
+    }
+    // Membership waits for Redis only: the device stays visible while another service is failing.
+    expect(Object.keys(base.services['gossip-membership']?.depends_on ?? {})).toEqual(['redis']);
+  });
+
+  it('compose.yaml: host network for gossip, the NVIDIA runtime and job volumes for the executor', () => {
+    const gossip = base.services['gossip-membership'] as ComposeService;
+    const executor = base.services['job-executor'] as ComposeService;
+    const uploader = base.services['result-uploader'] as ComposeService;
+    expect(gossip.network_mode).toBe('host');
+    expect(gossip.environment?.EDGEFLEET_REDIS_URL).toMatch(/^redis:\/\/127\.0\.0\.1:/);
+    expect(executor.runtime).toBe('nvidia');
+    expect(executor.build?.target).toBe('job-executor');
+    // Root with only the capabilities needed to run jobs as edgefleet-job (docker/README.md).
+    expect(executor.user).toBe('0:0');
+    expect(executor.cap_drop).toEqual(['ALL']);
+    expect([...(executor.cap_add ?? [])].sort()).toEqual(EXECUTOR_CAPS);
+    expect(mountTargets(executor)).toEqual(
+      expect.arrayContaining(['/var/lib/edgefleet', '/var/lib/edgefleet/jobs']),
+    );
+    // The uploader sees the job folders at the same path (it checks jobDir = <dataDir>/jobs/<jobId>).
+    const jobsVolume = mountSources(executor)[mountTargets(executor).indexOf('/var/lib/edgefleet/jobs')];
+    expect(mountSources(uploader)[mountTargets(uploader).indexOf('/var/lib/edgefleet/jobs')]).toBe(
+      jobsVolume,
+    );
+    expect(executor.environment?.EDGEFLEET_DATA_DIR).toBe(uploader.environment?.EDGEFLEET_DATA_DIR);
+    // Reads and deletes files of two owners in job folders: root with DAC_OVERRIDE only.
+    expect(uploader.user).toBe('0:0');
+    expect(uploader.cap_add).toEqual(['DAC_OVERRIDE']);
+    // Job code shares the executor's network: keep it off the network of the job API and uploader.
+    const nets = (s: ComposeService) =>
+      Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {});
+    expect(nets(executor)).toEqual(['jobs']);
+    expect(nets(base.services['job-receiver'] as ComposeService)).not.toContain('jobs');
+  });
+
+  it('compose.yaml refuses to start without the required secrets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-compose-'));
+    try {
+      const env = join(dir, '.env');
+      writeFileSync(
+        env,
+        readFileSync(ENV_EXAMPLE, 'utf8')
+          .split('\n')
+          .filter((l) => !l.startsWith('EDGEFLEET_REDIS_PASSWORD='))
+          .join('\n'),
+      );
+      const r = composeConfig([BASE], env);
+      expect(r.ok).toBe(false);
+      expect(r.output).toContain('EDGEFLEET_REDIS_PASSWORD');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compose.yaml + compose.dev.yaml: fauxqs 1.9.2 with its init config, services wired to it', () => {
+    const r = composeConfig([BASE, DEV]);
+    if (!r.ok || !r.config) throw new Error(`compose.yaml + compose.dev.yaml do not validate:\n${r.output}`);
+    const dev = r.config;
+    const fauxqs = dev.services.fauxqs as ComposeService;
+    expect(fauxqs.image).toBe('kibertoad/fauxqs:1.9.2');
+    expect(JSON.stringify(fauxqs.ports)).toContain('4566');
+    expect(fauxqs.environment?.FAUXQS_INIT).toBe('/app/init.json');
+    expect(mountTargets(fauxqs)).toContain('/app/init.json');
+    const init = JSON.parse(readFileSync(join(DOCKER, 'fauxqs-init.json'), 'utf8')) as {
+      queues: { name: string }[];
+      buckets: string[];
+    };
+    for (const name of ['job-receiver', 'job-executor', 'result-uploader']) {
+      const s = dev.services[name] as ComposeService;
+      expect(s.environment?.AWS_ENDPOINT_URL, name).toBe('http://fauxqs:4566');
+      expect(s.depends_on?.fauxqs?.condition, name).toBe('service_healthy');
+    }
+    const queueUrl = dev.services['job-receiver']?.environment?.EDGEFLEET_QUEUE_URLS ?? '';
+    expect(init.queues.map((q) => q.name)).toContain(queueUrl.split('/').at(-1));
+    const outputs = dev.services['result-uploader']?.environment?.EDGEFLEET_OUTPUT_BUCKETS ?? '';
+    for (const b of outputs.split(',')) expect(init.buckets).toContain(b);
+    expect(dev.services['job-executor']?.runtime).toBe('runc');
+    expect(dev.services['job-executor']?.build?.args?.EXECUTOR_BASE).toBe('debian');
+  });
+
+  it('.env.example documents every variable the compose files use, and sets none they ignore', () => {
+    const used = composeVariables();
+    const { set, planned } = envExample();
+    expect([...used].filter((v) => !set.has(v))).toEqual([]);
+    // COMPOSE_PROJECT_NAME is read by Compose itself.
+    expect([...set].filter((v) => !used.has(v) && v !== 'COMPOSE_PROJECT_NAME')).toEqual([]);
+    expect([...planned].filter((v) => used.has(v))).toEqual([]);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('lints clean (dockerfile-utils + the image rules of lint.mjs)', () => {
+    expect(lintDockerfile(join(DOCKER, 'Dockerfile'))).toEqual([]);
+  });
+
+  it('the linter reports a broken Dockerfile', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-lint-'));
+    try {
+      const bad = join(dir, 'Dockerfile');
+      writeFileSync(bad, 'FROM node:20 AS build\nrun echo\nHEALTHCHECK --interval=5x CMD true\nUSER root\n');
+      const problems = lintDockerfile(bad);
+      expect(problems.some((p) => /uppercase/.test(p))).toBe(true);
+      expect(problems.some((p) => /unknown unit/.test(p))).toBe(true);
+      expect(problems.some((p) => /BUILDPLATFORM/.test(p))).toBe(true);
+      expect(problems.some((p) => /dockerignore/.test(p))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('image bundles start standalone (check-bundles.mjs)', () => {
+  let redis: RedisChild;
+  let redisDir: string;
+  let compose: ComposeConfig;
+  const reports: BundleReport[] = [];
+
+  beforeAll(async () => {
+    redisDir = mkdtempSync(join(tmpdir(), 'edgefleet-bundle-redis-'));
+    redis = await startRedis(redisDir);
+    const r = composeConfig([BASE]);
+    if (!r.ok || !r.config) throw new Error(`compose.yaml does not validate:\n${r.output}`);
+    compose = r.config;
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+    const { planned } = envExample();
+    const read = new Set(reports.flatMap((r) => r.variables));
+    const nowRead = [...planned].filter((v) => read.has(v));
+    // Not a failure: a service started reading a planned variable; compose.yaml can now pass it on.
+    if (nowRead.length)
+      console.warn(`docker/.env.example: now read by a service, wire them in compose.yaml: ${nowRead}`);
+  });
+
+  it.each(SERVICE_NAMES)(
+    '%s: the pruned bundle starts with plain node, passes its HEALTHCHECK, exits 2 on a bad variable',
+    async (service) => {
+      const report = await checkBundle(service, { redis });
+      reports.push(report);
+      expect(report.stopCode).toBe(0);
+      // Every EDGEFLEET_* variable compose.yaml gives this service is one its bundle reads.
+      const given = Object.keys(compose.services[service]?.environment ?? {}).filter((v) =>
+        v.startsWith('EDGEFLEET_'),
+      );
+      expect(given.filter((v) => !report.variables.includes(v))).toEqual([]);
+    },
+    120_000,
+  );
+});

@@ -1,0 +1,78 @@
+// Encoded size of a UDP-level message, in bytes, for budgeting piggybacked gossip without the codec.
+//
+// It follows the encoding the TS codec uses (shared docs §4.4): type byte + a msgpack map with the
+// Go PascalCase keys as fixstr; strings as fixstr/str8/str16; bytes as bin8/bin16 (nil = 1 byte);
+// unsigned integers in their smallest form; omitempty fields left out. The driver may inject the
+// codec's exact size instead (EngineOptions.sizeOf); this estimate is exact for that encoding.
+
+import type { Message } from './messages.js';
+
+function str(s: string): number {
+  const n = Buffer.byteLength(s, 'utf8');
+  return n < 32 ? 1 + n : n < 256 ? 2 + n : n < 65_536 ? 3 + n : 5 + n;
+}
+function bin(b: Uint8Array | null | undefined): number {
+  if (b === null || b === undefined) return 1;
+  const n = b.length;
+  return n < 256 ? 2 + n : n < 65_536 ? 3 + n : 5 + n;
+}
+function uint(v: number): number {
+  return v < 128 ? 1 : v < 256 ? 2 : v < 65_536 ? 3 : 5;
+}
+/** fixmap header + the keys (fixstr) of the fields present. */
+function map(keys: string[]): number {
+  return 1 + keys.reduce((sum, k) => sum + 1 + k.length, 0);
+}
+function source(b: { sourceAddr?: Uint8Array; sourcePort?: number; sourceNode?: string }): number {
+  let n = 0;
+  if (b.sourceAddr !== undefined && b.sourceAddr.length > 0) n += 1 + 'SourceAddr'.length + bin(b.sourceAddr);
+  if (b.sourceNode !== undefined && b.sourceNode !== '') n += 1 + 'SourceNode'.length + str(b.sourceNode);
+  if (b.sourcePort !== undefined && b.sourcePort > 0) n += 1 + 'SourcePort'.length + uint(b.sourcePort);
+  return n;
+}
+
+export function estimateSize(m: Message): number {
+  switch (m.type) {
+    case 'ping':
+      return 1 + map(['Node', 'SeqNo']) + str(m.body.node) + uint(m.body.seqNo) + source(m.body);
+    case 'indirectPing':
+      return (
+        1 +
+        map(['Nack', 'Node', 'Port', 'SeqNo', 'Target']) +
+        1 +
+        str(m.body.node) +
+        uint(m.body.port) +
+        uint(m.body.seqNo) +
+        bin(m.body.target) +
+        source(m.body)
+      );
+    case 'ackResp':
+      return 1 + map(['Payload', 'SeqNo']) + bin(m.body.payload) + uint(m.body.seqNo);
+    case 'nackResp':
+      return 1 + map(['SeqNo']) + uint(m.body.seqNo);
+    case 'suspect':
+    case 'dead':
+      return (
+        1 +
+        map(['From', 'Incarnation', 'Node']) +
+        str(m.body.from) +
+        uint(m.body.incarnation) +
+        str(m.body.node)
+      );
+    case 'alive':
+      return (
+        1 +
+        map(['Addr', 'Incarnation', 'Meta', 'Node', 'Port', 'Vsn']) +
+        bin(m.body.addr) +
+        uint(m.body.incarnation) +
+        bin(m.body.meta) +
+        str(m.body.node) +
+        uint(m.body.port) +
+        bin(m.body.vsn)
+      );
+    case 'user':
+      return 1 + m.body.length;
+    case 'err':
+      return 1 + map(['Error']) + str(m.body.error);
+  }
+}

@@ -1,0 +1,148 @@
+// Configuration from flags and EDGEFLEET_* variables: defaults, precedence, every malformed value.
+import { ConfigError } from '@edgefleet/service-kit';
+import { describe, expect, it } from 'vitest';
+import { HelpRequested, loadConfig, parseSeed, usageText } from '../src/config.js';
+
+const fails = (env: Record<string, string>, argv: string[] = []): string => {
+  try {
+    loadConfig(env, argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('has the legacy defaults and the lan profile', () => {
+    const c = loadConfig({}, []);
+    expect(c).toMatchObject({
+      port: 4001,
+      bindPort: 8000,
+      bindAddr: '0.0.0.0',
+      members: [],
+      profile: 'lan',
+      role: 'edge',
+      leaveTimeoutMs: 3000,
+    });
+    expect(c.advertiseAddr).toBeUndefined();
+    expect(c.nodeName).toBeUndefined();
+  });
+
+  it('reads the legacy flags in Go style, single or double dash, = or space', () => {
+    const c = loadConfig({}, [
+      '-members=10.0.0.1:8000,10.0.0.2:8001',
+      '--port',
+      '4005',
+      '-bindPort=8100',
+      '--name=jetson-7',
+      '-ip',
+      '10.0.0.9',
+      '--bind=127.0.0.1',
+      '-profile=local',
+    ]);
+    expect(c).toMatchObject({
+      members: [
+        { host: '10.0.0.1', port: 8000 },
+        { host: '10.0.0.2', port: 8001 },
+      ],
+      port: 4005,
+      bindPort: 8100,
+      nodeName: 'jetson-7',
+      advertiseAddr: '10.0.0.9',
+      bindAddr: '127.0.0.1',
+      profile: 'local',
+    });
+  });
+
+  it('reads the EDGEFLEET_* equivalents, and a flag wins over its variable', () => {
+    const env = {
+      EDGEFLEET_MEMBERS: 'a.example:1',
+      EDGEFLEET_PORT: '4100',
+      EDGEFLEET_BIND_PORT: '9000',
+      EDGEFLEET_NODE_NAME: 'from-env',
+      EDGEFLEET_ADVERTISE_ADDR: '192.168.1.2',
+      EDGEFLEET_BIND_ADDR: '192.168.1.2',
+      EDGEFLEET_PROFILE: 'wan',
+    };
+    expect(loadConfig(env, [])).toMatchObject({
+      members: [{ host: 'a.example', port: 1 }],
+      port: 4100,
+      bindPort: 9000,
+      nodeName: 'from-env',
+      advertiseAddr: '192.168.1.2',
+      profile: 'wan',
+    });
+    expect(loadConfig(env, ['-port=4200', '-profile', 'local', '-name=flag'])).toMatchObject({
+      port: 4200,
+      profile: 'local',
+      nodeName: 'flag',
+      bindPort: 9000,
+    });
+  });
+
+  it('accepts an empty members list and blanks in it', () => {
+    expect(loadConfig({}, ['-members=']).members).toEqual([]);
+    expect(loadConfig({}, ['-members= a:1 ,, b ']).members).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: undefined },
+    ]);
+  });
+
+  it.each([
+    [['-port=eighty'], /-port: expected an integer \(got "eighty"\)/],
+    [['-port=70000'], /-port: .*65535/],
+    [['-port', '-1'], /-port: /],
+    [['-bindPort=1.5'], /-bindPort: expected an integer/],
+    [['-ip=not-an-ip'], /-ip: expected an IP address/],
+    [['-ip=10.0.0.256'], /-ip: expected an IP address/],
+    [['-bind=localhost'], /-bind: expected an IP address/],
+    [['-profile=fast'], /-profile: expected lan, wan or local/],
+    [['-role=worker'], /-role: expected edge or server/],
+    [['-members=a:1,:2'], /-members: expected host:port, got ":2"/],
+    [['-members=a:b'], /-members: expected host:port, got "a:b"/],
+    [['-members=a:0'], /-members: expected host:port/],
+    [['-members=a:65536'], /-members: expected host:port/],
+    [['-members=[::1'], /-members: expected host:port/],
+    [['-members=a b:1'], /-members: expected host:port/],
+    [['-name='], /-name: /],
+    [['-advertisePort=0'], /-advertisePort: /],
+    [['-logLevel=loud'], /-logLevel: /],
+    [['-nope=1'], /flags: flag provided but not defined: -nope/],
+    [['-port'], /flags: flag needs an argument: -port/],
+    [['stray'], /flags: unexpected argument: stray/],
+  ])('rejects %j naming the flag', (argv, pattern) => {
+    expect(fails({}, argv)).toMatch(pattern);
+  });
+
+  it('names the variable when the bad value came from the environment', () => {
+    expect(fails({ EDGEFLEET_BIND_PORT: 'x' })).toMatch(/EDGEFLEET_BIND_PORT: expected an integer/);
+    expect(fails({ EDGEFLEET_PROFILE: 'x' })).toMatch(/EDGEFLEET_PROFILE: expected lan, wan or local/);
+  });
+
+  it('reports help as its own outcome', () => {
+    expect(() => loadConfig({}, ['--help'])).toThrow(HelpRequested);
+    expect(usageText()).toMatch(/-members host:port,…/);
+    expect(usageText()).toMatch(/-bindPort port\n.*default 8000, env EDGEFLEET_BIND_PORT/);
+  });
+});
+
+describe('parseSeed', () => {
+  it.each([
+    ['10.0.0.1:8000', { host: '10.0.0.1', port: 8000 }],
+    ['node-a.local:7946', { host: 'node-a.local', port: 7946 }],
+    ['10.0.0.1', { host: '10.0.0.1', port: undefined }],
+    ['[::1]:7946', { host: '::1', port: 7946 }],
+    ['[fe80::1]', { host: 'fe80::1', port: undefined }],
+    ['::1', { host: '::1', port: undefined }],
+    ['name/10.0.0.1:8000', { host: '10.0.0.1', port: 8000 }],
+  ])('%s', (raw, expected) => {
+    expect(parseSeed(raw)).toEqual(expected);
+  });
+  it.each(['', ':1', 'a:', 'a:x', 'a:1:2:3', '[::1]:x', '[zz]:1', 'a_b:1', '-a:1', 'a:123456'])(
+    'rejects %j',
+    (raw) => {
+      expect(parseSeed(raw)).toBeUndefined();
+    },
+  );
+});

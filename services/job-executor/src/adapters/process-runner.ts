@@ -1,0 +1,252 @@
+// Runs one job's entry script, supervised (in the manner of bullmq's sandboxed processors):
+// explicit argv, no shell; its own session and process group (detached); the unprivileged job user;
+// an allowlisted environment; limits; stdout/stderr to capped files plus a live tail; a timeout and a
+// cancel that stop EVERY process of the job (SIGTERM, grace, SIGKILL); a typed result.
+//
+// The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER spec` as itself (root). The
+// launcher writes its own pid into the job's cgroups, sets RLIMIT_NPROC (and RLIMIT_AS in rlimit mode),
+// drops supplementary groups, setgid/setuid to the job user, and execs the venv's python. So the
+// limits and the cgroup hold from the first instruction of user code, with no race between spawn
+// and join. (Node cannot set rlimits or cgroups for a child itself.)
+//
+// Output cap: each of stdout and stderr keeps its first `maxLogBytes` bytes; a job that writes more is
+// stopped (OUTPUT_LIMIT). Stopping rather than discarding keeps a runaway job from burning the device's
+// CPU and the live tail, and the kept head of the log usually shows what went wrong.
+//
+// Stopping: SIGTERM to the process group, to every pid in the job's cgroups and to every process the
+// /proc scan finds (marker or uid); after `killGraceMs`, SIGKILL sweeps (cgroup.kill + the same three
+// sources) until a scan finds nothing. When the main process exits by itself, whatever it left
+// behind is swept with SIGKILL at once: a job's processes never outlive its run.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { cgroupOomKilled, cgroupPids, type JobCgroup, killCgroupDirs } from './cgroup.js';
+import { scanProcesses } from './proc-scan.js';
+
+const LAUNCHER = `
+import json, os, resource, sys
+s = json.loads(sys.argv[1])
+for p in s["procs"]:
+    with open(p, "w") as f:
+        f.write(str(os.getpid()))
+if s.get("nproc"):
+    resource.setrlimit(resource.RLIMIT_NPROC, (s["nproc"], s["nproc"]))
+if s.get("as"):
+    resource.setrlimit(resource.RLIMIT_AS, (s["as"], s["as"]))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+if s.get("uid") is not None:
+    os.setgroups([])
+    os.setgid(s["gid"])
+    os.setuid(s["uid"])
+os.umask(0o022)
+os.execv(s["argv"][0], s["argv"])
+`;
+
+export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
+
+export interface RunSpec {
+  jobId: string;
+  /** Interpreter that runs the launcher (root-readable; the system python). */
+  launcherPython: string;
+  /** The job's argv: [venv python, entrypoint, ...args]. */
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Job user to switch to; undefined = run as the service's own user. */
+  user?: { uid: number; gid: number };
+  /** Also treat every process of `user.uid` as the job's (safe only when the user runs one job at a time). */
+  matchUid?: boolean;
+  nproc: number;
+  /** RLIMIT_AS in bytes (rlimit mode only). */
+  addressSpaceBytes?: number;
+  cgroup: JobCgroup | null;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxLogBytes: number;
+  stdoutPath: string;
+  stderrPath: string;
+  /** Live output (for the Redis tail); called with raw chunks within the cap. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Called once the process exists (for the crash-recovery state file). */
+  onSpawn?: (pid: number) => void | Promise<void>;
+  /** Abort = stop the job now (reason from the abort's `reason`, default cancel). */
+  signal?: AbortSignal;
+  logger: Logger;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  stoppedFor?: StopReason;
+  oomKilled: boolean;
+  memoryError: boolean;
+  spawnError?: string;
+  durationMs: number;
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface KillTarget {
+  jobId: string;
+  pgid?: number;
+  uid?: number;
+  cgroupDirs: readonly string[];
+}
+
+/** Sends `signal` to every process of the job once. Returns how many were signalled. */
+export async function signalJob(t: KillTarget, signal: NodeJS.Signals): Promise<number> {
+  let n = 0;
+  if (t.pgid) {
+    try {
+      process.kill(-t.pgid, signal);
+      n++;
+    } catch {
+      // group gone
+    }
+  }
+  if (t.cgroupDirs.length) {
+    n += (await cgroupPids(t.cgroupDirs)).length;
+    await killCgroupDirs(t.cgroupDirs, signal);
+  }
+  const match = { jobId: t.jobId, ...(t.uid !== undefined ? { uid: t.uid } : {}) };
+  for (const pid of await scanProcesses(match)) {
+    try {
+      process.kill(pid, signal);
+      n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}
+
+/** SIGKILL sweeps until nothing of the job is left (bounded). Returns the pids still found (ideally []). */
+export async function killJobProcesses(t: KillTarget, maxRounds = 200): Promise<number[]> {
+  for (let i = 0; i < maxRounds; i++) {
+    await signalJob(t, 'SIGKILL');
+    await sleep(i < 10 ? 5 : 25);
+    const left = new Set([
+      ...(await cgroupPids(t.cgroupDirs)),
+      ...(await scanProcesses({
+        jobId: t.jobId,
+        ...(t.uid !== undefined ? { uid: t.uid } : {}),
+        ...(t.pgid ? { pgid: t.pgid } : {}),
+      })),
+    ]);
+    if (left.size === 0) return [];
+    if (i === maxRounds - 1) return [...left];
+  }
+  return [];
+}
+
+async function openLog(path: string) {
+  return open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+}
+
+export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
+  const started = Date.now();
+  const log = spec.logger;
+  const stdoutFile = await openLog(spec.stdoutPath);
+  const stderrFile = await openLog(spec.stderrPath);
+  const launcherSpec = {
+    procs: spec.cgroup?.procsFiles ?? [],
+    nproc: spec.nproc,
+    as: spec.addressSpaceBytes ?? null,
+    uid: spec.user ? spec.user.uid : null,
+    gid: spec.user ? spec.user.gid : null,
+    argv: spec.argv,
+  };
+  const target: KillTarget = {
+    jobId: spec.jobId,
+    cgroupDirs: spec.cgroup?.dirs ?? [],
+    ...(spec.user && spec.matchUid ? { uid: spec.user.uid } : {}),
+  };
+  let stoppedFor: StopReason | undefined;
+  let stderrTail = '';
+  const counts = { stdout: 0, stderr: 0 };
+  const writes: Promise<unknown>[] = [];
+
+  const child = spawn(spec.launcherPython, ['-I', '-S', '-c', LAUNCHER, JSON.stringify(launcherSpec)], {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const spawnError = new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
+  if (child.pid) {
+    target.pgid = child.pid;
+    await spec.onSpawn?.(child.pid);
+  }
+
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (why: StopReason) => {
+    if (stoppedFor) return;
+    stoppedFor = why;
+    log.info({ why }, 'stopping job processes');
+    void signalJob(target, 'SIGTERM');
+    graceTimer = setTimeout(() => void killJobProcesses(target), spec.killGraceMs);
+  };
+
+  const capture = (name: 'stdout' | 'stderr', file: typeof stdoutFile) => (chunk: Buffer) => {
+    const room = spec.maxLogBytes - counts[name];
+    const kept = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(0, room));
+    counts[name] += chunk.length;
+    if (kept.length) {
+      writes.push(file.write(kept).catch(() => undefined));
+      spec.onOutput?.(name, kept);
+      if (name === 'stderr') stderrTail = (stderrTail + kept.toString('utf8')).slice(-4096);
+    }
+    if (counts[name] > spec.maxLogBytes) stop('output-limit');
+  };
+  child.stdout?.on('data', capture('stdout', stdoutFile));
+  child.stderr?.on('data', capture('stderr', stderrFile));
+
+  const timer = setTimeout(() => stop('timeout'), spec.timeoutMs);
+  const onAbort = () =>
+    stop((spec.signal?.reason as StopReason | undefined) === 'shutdown' ? 'shutdown' : 'cancel');
+  if (spec.signal?.aborted) onAbort();
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const exited = new Promise<{ code: number | null; sig: string | null }>((resolve) =>
+    child.once('exit', (code, sig) => resolve({ code, sig })),
+  );
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  const first = await Promise.race([exited, spawnError.then((e) => ({ error: e }))]);
+  clearTimeout(timer);
+  spec.signal?.removeEventListener('abort', onAbort);
+
+  // The main process is gone: nothing of the job may outlive it (an escaped setsid child, a forked
+  // worker, a fork bomb's children).
+  const left = await killJobProcesses(target);
+  clearTimeout(graceTimer);
+  if (left.length) log.error({ pids: left }, 'job processes survived every kill sweep');
+  // stdout/stderr close once every holder of the pipes is dead.
+  await Promise.race([closed, sleep(2000)]);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  await Promise.all(writes);
+  for (const [name, file] of [
+    ['stdout', stdoutFile],
+    ['stderr', stderrFile],
+  ] as const) {
+    if (counts[name] > spec.maxLogBytes)
+      await file
+        .write(`\n[edgefleet: output truncated after ${spec.maxLogBytes} bytes; ${counts[name]} written]\n`)
+        .catch(() => undefined);
+    await file.close().catch(() => undefined);
+  }
+  const oomKilled = spec.cgroup?.memoryLimited ? await cgroupOomKilled(spec.cgroup.dirs) : false;
+  const base = {
+    oomKilled,
+    memoryError: /\bMemoryError\b/.test(stderrTail),
+    durationMs: Date.now() - started,
+    stdoutBytes: counts.stdout,
+    stderrBytes: counts.stderr,
+    ...(stoppedFor ? { stoppedFor } : {}),
+  };
+  if ('error' in first) return { ...base, exitCode: null, signal: null, spawnError: first.error };
+  return { ...base, exitCode: first.code, signal: first.sig };
+}

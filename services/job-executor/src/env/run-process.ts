@@ -1,0 +1,107 @@
+// Runs one build step (python -m venv, pip install) as a supervised process: explicit argv, no shell,
+// its own process group, output appended to a log file, a wall-clock deadline and an abort signal.
+// On timeout or abort the whole group gets SIGTERM, then SIGKILL after `graceMs`; once the leader has
+// exited the group gets a final SIGKILL, so nothing pip started (a build backend, a download helper)
+// outlives the step.
+import { spawn } from 'node:child_process';
+import type { WriteStream } from 'node:fs';
+
+/** Kept from stderr for error reporting, in bytes (the full output is in the log file). */
+export const STDERR_TAIL_BYTES = 64 * 1024;
+
+export type StepOutcome =
+  | { kind: 'exited'; code: number; stderr: string }
+  | { kind: 'signaled'; signal: string; stderr: string }
+  | { kind: 'timeout'; stderr: string }
+  | { kind: 'aborted'; stderr: string }
+  | { kind: 'spawn-failed'; message: string };
+
+export interface StepOptions {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  log: WriteStream;
+  /** Absolute deadline, ms since epoch (Date.now() clock). */
+  deadline: number;
+  signal?: AbortSignal | undefined;
+  /** Time between SIGTERM and SIGKILL, in ms. */
+  graceMs: number;
+  /** Called with the process id once spawned (tests check that it is gone afterwards). */
+  onSpawn?: (pid: number) => void;
+  /** Run as this user (supplementary groups are dropped); needs root. */
+  user?: { uid: number; gid: number } | undefined;
+}
+
+const killGroup = (pid: number, sig: NodeJS.Signals) => {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+};
+
+export function runStep(o: StepOptions): Promise<StepOutcome> {
+  const [cmd, ...args] = o.argv;
+  if (cmd === undefined) return Promise.resolve({ kind: 'spawn-failed', message: 'empty argv' });
+  return new Promise((resolve) => {
+    if (o.signal?.aborted) return resolve({ kind: 'aborted', stderr: '' });
+    o.log.write(`$ ${o.argv.join(' ')}\n`);
+    const child = spawn(cmd, args, {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true, // own process group: the kill reaches pip's children too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
+    });
+    let stderr = '';
+    let stopping: 'timeout' | 'aborted' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (b: Buffer) => o.log.write(b));
+    child.stderr.on('data', (b: Buffer) => {
+      o.log.write(b);
+      stderr += b.toString('utf8');
+      if (stderr.length > STDERR_TAIL_BYTES) stderr = stderr.slice(-STDERR_TAIL_BYTES);
+    });
+    const stop = (why: 'timeout' | 'aborted') => {
+      if (stopping || child.pid === undefined) return;
+      stopping = why;
+      o.log.write(`\n[edgefleet] ${why === 'timeout' ? 'install timed out' : 'install aborted'}: SIGTERM\n`);
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => {
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      }, o.graceMs);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => stop('timeout'), Math.max(0, o.deadline - Date.now()));
+    timer.unref();
+    const onAbort = () => stop('aborted');
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('spawn', () => {
+      if (child.pid !== undefined) o.onSpawn?.(child.pid);
+    });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      resolve({ kind: 'spawn-failed', message: e.message });
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+      // Whatever the leader left behind in its group goes too.
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      const done = () => {
+        if (stopping) return resolve({ kind: stopping, stderr });
+        if (code !== null) return resolve({ kind: 'exited', code, stderr });
+        resolve({ kind: 'signaled', signal: sig ?? 'unknown', stderr });
+      };
+      // Let the pipes drain (bounded: a stray holder of the pipe was just killed).
+      if (child.stdout.readableEnded && child.stderr.readableEnded) return done();
+      const t = setTimeout(done, 1000);
+      child.once('close', () => {
+        clearTimeout(t);
+        done();
+      });
+    });
+  });
+}

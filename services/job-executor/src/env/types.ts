@@ -1,0 +1,51 @@
+// The contract between the executor's job pipeline and its Python environment cache.
+//
+// The pipeline asks for "an environment for this workspace's requirements"; the manager answers
+// with a ready virtualenv (a cache hit costs no pip run) or a typed failure naming what failed.
+import type { ReasonCode } from '@edgefleet/contracts';
+
+export interface EnvironmentRequest {
+  jobId: string;
+  /** The job's workspace (inputs laid out side by side). Wheels shipped there are found via --find-links. */
+  workspace: string;
+  /** Workspace-relative requirements file, or undefined for "no install step" (a bare venv). */
+  requirementsFile?: string;
+  /** See the device's system site-packages (JetPack's CUDA builds). */
+  systemSitePackages: boolean;
+  /** Wall-clock limit for building the environment, in ms. */
+  timeoutMs: number;
+  /** Where the install log is written (kept with the job's logs). */
+  logFile: string;
+  /** Aborts an install in progress (cancel, shutdown). */
+  signal?: AbortSignal;
+  /**
+   * Optional: workspace-relative path → sha256 hex of files already hashed while downloading, so
+   * large shipped wheels are not read a second time to compute the cache key.
+   */
+  fileHashes?: Record<string, string>;
+}
+
+export type EnvironmentResult =
+  | {
+      ok: true;
+      /** Absolute path of the virtualenv (its bin/python runs the job). */
+      venvDir: string;
+      /** The cache key (hex). */
+      key: string;
+      /** True when the environment came from the cache (no pip run). */
+      hit: boolean;
+      /** Time spent, in ms. */
+      durationMs: number;
+    }
+  | {
+      ok: false;
+      code: Extract<ReasonCode, 'INSTALL_FAILED' | 'INSTALL_TIMEOUT' | 'CANCELED_BY_REQUEST' | 'DISK_FULL'>;
+      /** One line naming what failed, e.g. the requirement line pip could not satisfy. */
+      detail: string;
+    };
+
+export interface EnvironmentManager {
+  ensure(req: EnvironmentRequest): Promise<EnvironmentResult>;
+  /** Evicts least-recently-used environments until the cache is under its quota. */
+  evict(): Promise<{ removed: string[]; bytesFreed: number }>;
+}

@@ -1,0 +1,530 @@
+// The job pipeline: one `jobs` entry in, one atomic "results entry + XACK" out (or an acknowledgement
+// for a job that is already over). Decisions live in core/; this file sequences the adapters.
+//
+//   record → decideStart → DOWNLOADING (attempt+1, fresh job folder, free-disk check, list, plan,
+//   download) → INSTALLING (environment cache) → RUNNING (launcher, limits, tail) → outcome →
+//   transitionJob(guard = current state, XADD results, XACK jobs).
+//
+// The executor never records a terminal state for a job that reached DOWNLOADING: the uploader does,
+// after uploading output/ and logs/ (contracts' job-state.ts). Cancel (control channel or the
+// record's flag, checked between phases) and shutdown abort the job's AbortController; a shutdown
+// leaves the entry pending (`retry`) so the next start runs the job again as a new attempt.
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  encodeEntry,
+  GROUPS,
+  type JobState,
+  type JobsEntry,
+  type ReasonCode,
+  type RedisNames,
+  type ResultsEntry,
+  type TerminalState,
+} from '@edgefleet/contracts';
+import {
+  ack,
+  acked,
+  deadLetter,
+  errorFields,
+  type HandlerOutcome,
+  retry,
+  type StreamEntry,
+  transitionJob,
+} from '@edgefleet/service-kit';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type CgroupSupport, createJobCgroup, removeCgroupDirs } from './adapters/cgroup.js';
+import { freeDiskBytes } from './adapters/device-load.js';
+import { ensureResultFolders, jobDirsOf, prepareJobFolder } from './adapters/job-folder.js';
+import type { JobUser } from './adapters/job-user.js';
+import { createLogTail } from './adapters/log-tail.js';
+import { killJobProcesses, runJobProcess } from './adapters/process-runner.js';
+import type { RunStateStore } from './adapters/run-state.js';
+import { downloadFiles, listInputs } from './adapters/s3-downloader.js';
+import { buildJobEnv } from './core/job-env.js';
+import { diskShortfall, effectiveLimits } from './core/limits.js';
+import { type Outcome, runOutcome } from './core/outcome.js';
+import { decideStart, type RecordView } from './core/phases.js';
+import { planWorkspace } from './core/workspace-plan.js';
+import type { EnvironmentManager } from './env/types.js';
+
+export const BY = 'job-executor';
+
+export interface ExecutorSettings {
+  dataDir: string;
+  maxAttempts: number;
+  allowedBuckets: readonly string[];
+  maxInputBytes: number;
+  maxInputFiles: number;
+  minFreeDiskBytes: number;
+  downloadConcurrency: number;
+  pythonBin: string;
+  defaultTimeoutSeconds: number;
+  defaultInstallTimeoutSeconds: number;
+  defaultMemoryMiB: number;
+  killGraceMs: number;
+  memoryLimitMode: 'cgroup' | 'rlimit' | 'none';
+  maxProcesses: number;
+  maxLogBytes: number;
+  logTailMaxEntries: number;
+  jobEnvPassthrough: readonly string[];
+  /** Concurrency of the device: uid matching of stray processes is safe only at 1. */
+  concurrency: number;
+}
+
+export interface ExecutorDeps {
+  settings: ExecutorSettings;
+  redis: Redis;
+  names: RedisNames;
+  s3: S3Client;
+  environments: EnvironmentManager;
+  cgroups: CgroupSupport;
+  jobUser: JobUser;
+  runState: RunStateStore;
+  logger: Logger;
+  node: string;
+  serviceEnv: Record<string, string | undefined>;
+  onRunningChange?: (running: number) => void;
+  now?: () => number;
+}
+
+type Step = { ok: true } | { ok: false; outcome: Outcome };
+const stop = (state: TerminalState, reason: ReasonCode, detail: string): Step => ({
+  ok: false,
+  outcome: { state, reason, detail },
+});
+const CANCELED: Outcome = { state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', detail: 'canceled by request' };
+
+class HandBack extends Error {}
+
+export class JobExecutor {
+  private readonly active = new Map<string, AbortController>();
+  private readonly now: () => number;
+  constructor(private readonly d: ExecutorDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  /** A cancel from the control channel: stops the job within seconds if it runs here. */
+  cancel(jobId: string): boolean {
+    const ac = this.active.get(jobId);
+    if (!ac) return false;
+    ac.abort('cancel');
+    return true;
+  }
+
+  private async readRecord(jobId: string): Promise<RecordView | null> {
+    const [state, attempt, cancelRequested] = await this.d.redis.hmget(
+      this.d.names.jobKey(jobId),
+      'state',
+      'attempt',
+      'cancelRequested',
+    );
+    if (!state) return null;
+    return {
+      state: state as JobState,
+      attempt: Number(attempt ?? 0),
+      cancelRequested: cancelRequested === '1',
+    };
+  }
+
+  private async cancelRequested(jobId: string, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted && signal.reason === 'cancel') return true;
+    return (await this.d.redis.hget(this.d.names.jobKey(jobId), 'cancelRequested')) === '1';
+  }
+
+  /** The StreamConsumer handler. */
+  async handle(entry: StreamEntry<JobsEntry>, consumerSignal: AbortSignal): Promise<HandlerOutcome> {
+    const { jobId } = entry.value;
+    const log = this.d.logger.child({ component: 'pipeline', jobId });
+    const rec = await this.readRecord(jobId);
+    const decision = decideStart(rec, this.d.settings.maxAttempts);
+    switch (decision.kind) {
+      case 'missing':
+        return deadLetter('INTERNAL_ERROR', 'no job record for this entry');
+      case 'ack':
+        log.info({ why: decision.why }, 'acknowledged without running');
+        return ack();
+      case 'cancel-queued': {
+        const result = this.resultEntry(
+          jobId,
+          { state: 'CANCELED', reason: 'CANCELED_BY_REQUEST' },
+          {
+            hasFiles: false,
+            attempt: rec?.attempt ?? 0,
+          },
+        );
+        const r = await transitionJob(this.d.redis, this.d.names, {
+          jobId,
+          to: 'CANCELED',
+          from: ['QUEUED'],
+          reason: 'CANCELED_BY_REQUEST',
+          by: BY,
+          now: this.now(),
+          xadd: [{ stream: this.d.names.resultsStream, fields: encodeEntry(result), maxLen: 100_000 }],
+          xack: [{ stream: this.d.names.jobsStream, group: GROUPS.executor, ids: [entry.id] }],
+        });
+        return r.ok ? acked() : retry(`record changed: ${r.status}`);
+      }
+      case 'cancel-started':
+        return this.finish(entry, rec!.state, CANCELED, { attempt: rec!.attempt }, log);
+      case 'exhausted':
+        return this.finish(
+          entry,
+          rec!.state,
+          {
+            state: 'FAILED',
+            reason: 'ATTEMPTS_EXHAUSTED',
+            detail: `${decision.attempts} attempts started and none finished (executor crashed or stopped)`,
+          },
+          { attempt: rec!.attempt },
+          log,
+        );
+      case 'run':
+        return this.run(entry, decision, rec!, consumerSignal, log);
+    }
+  }
+
+  /** Hands the outcome to the uploader and acknowledges the job, atomically, guarded by `from`. */
+  private async finish(
+    entry: StreamEntry<JobsEntry>,
+    from: JobState,
+    outcome: Outcome,
+    extra: Partial<ResultsEntry> & { attempt: number },
+    log: Logger,
+  ): Promise<HandlerOutcome> {
+    const { jobId } = entry.value;
+    const dirs = await ensureResultFolders(this.d.settings.dataDir, jobId);
+    const result = this.resultEntry(jobId, outcome, { hasFiles: true, jobDir: dirs.root, ...extra });
+    const r = await transitionJob(this.d.redis, this.d.names, {
+      jobId,
+      from: [from],
+      by: BY,
+      now: this.now(),
+      ...(extra.exitCode !== undefined && extra.exitCode !== null
+        ? { set: { exitCode: String(extra.exitCode) } }
+        : {}),
+      xadd: [{ stream: this.d.names.resultsStream, fields: encodeEntry(result), maxLen: 100_000 }],
+      xack: [{ stream: this.d.names.jobsStream, group: GROUPS.executor, ids: [entry.id] }],
+    });
+    if (r.ok) {
+      log.info(
+        { state: outcome.state, reason: outcome.reason, exitCode: extra.exitCode },
+        'job handed to the uploader',
+      );
+      return acked();
+    }
+    if (r.status === 'TERMINAL') return ack();
+    return retry(`could not hand off: record is ${r.current} (${r.status})`);
+  }
+
+  private resultEntry(
+    jobId: string,
+    outcome: Outcome,
+    extra: Partial<ResultsEntry> & { hasFiles: boolean; attempt: number },
+  ): ResultsEntry {
+    return {
+      jobId,
+      event: 'terminal',
+      state: outcome.state,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      ...(outcome.detail ? { detail: outcome.detail.slice(0, 4096) } : {}),
+      node: this.d.node,
+      timings: {},
+      at: this.now(),
+      ...extra,
+    };
+  }
+
+  private async run(
+    entry: StreamEntry<JobsEntry>,
+    decision: { from: JobState; rerun: boolean },
+    rec: RecordView,
+    consumerSignal: AbortSignal,
+    log: Logger,
+  ): Promise<HandlerOutcome> {
+    const s = this.d.settings;
+    const { jobId, message } = entry.value;
+    const ac = new AbortController();
+    const onShutdown = () => ac.abort('shutdown');
+    if (consumerSignal.aborted) return retry('shutting down');
+    consumerSignal.addEventListener('abort', onShutdown, { once: true });
+    this.active.set(jobId, ac);
+    this.d.onRunningChange?.(this.active.size);
+    const attempt = rec.attempt + 1;
+    const timings: ResultsEntry['timings'] = { queuedMs: Math.max(0, this.now() - entry.value.receivedAt) };
+    let state: JobState = decision.from;
+    let cgroupDirs: string[] = [];
+    const move = async (to: JobState, extra: Partial<Parameters<typeof transitionJob>[2]> = {}) => {
+      const r = await transitionJob(this.d.redis, this.d.names, {
+        jobId,
+        to,
+        from: [state],
+        by: BY,
+        now: this.now(),
+        ...extra,
+      });
+      if (!r.ok)
+        throw Object.assign(new Error(`transition ${state} → ${to} refused: ${r.status}`), { refused: r });
+      state = to;
+    };
+    const phase = async (f: () => Promise<Step>): Promise<Step> => {
+      const step = await f();
+      if (!step.ok) return step;
+      if (ac.signal.reason === 'shutdown') throw new HandBack();
+      if (await this.cancelRequested(jobId, ac.signal)) return { ok: false, outcome: CANCELED };
+      return step;
+    };
+    try {
+      try {
+        await move('DOWNLOADING', {
+          incrAttempt: true,
+          set: { node: this.d.node },
+          ...(decision.rerun
+            ? {
+                reason: 'EXECUTOR_CRASHED',
+                detail: `attempt ${attempt}: the previous attempt did not finish`,
+              }
+            : {}),
+        });
+      } catch (e) {
+        const refused = (e as { refused?: { status: string } }).refused;
+        if (refused?.status === 'TERMINAL') return ack();
+        throw e;
+      }
+      // Whatever a previous attempt of this job left running dies before its folder is wiped.
+      await killJobProcesses({ jobId, cgroupDirs: [] });
+      const dirs = await prepareJobFolder(s.dataDir, jobId, this.d.jobUser);
+      const limits = effectiveLimits(message.limits, s);
+      const t0 = this.now();
+
+      const downloaded = await phase(async () => {
+        const short = diskShortfall(await freeDiskBytes(s.dataDir), 0, s.minFreeDiskBytes);
+        if (short) return stop('FAILED', 'DISK_FULL', short);
+        const planLimits = { maxFiles: s.maxInputFiles, maxBytes: s.maxInputBytes };
+        const listed = await listInputs(this.d.s3, message.inputs, {
+          allowedBuckets: s.allowedBuckets,
+          limits: planLimits,
+          signal: ac.signal,
+        });
+        if (!listed.ok) return stop('FAILED', listed.code, listed.detail);
+        const plan = planWorkspace(listed.inputs, planLimits);
+        if (!plan.ok) return stop('FAILED', plan.code, plan.detail);
+        const short2 = diskShortfall(await freeDiskBytes(s.dataDir), plan.totalBytes, s.minFreeDiskBytes);
+        if (short2) return stop('FAILED', 'DISK_FULL', short2);
+        const dl = await downloadFiles(this.d.s3, plan.files, {
+          workDir: dirs.work,
+          partialDir: dirs.partial,
+          concurrency: s.downloadConcurrency,
+          signal: ac.signal,
+        });
+        if (!dl.ok) return stop('FAILED', dl.code, dl.detail);
+        const entry = await lstat(join(dirs.work, message.code.entrypoint)).catch(() => null);
+        if (!entry?.isFile())
+          return stop(
+            'FAILED',
+            'ENTRYPOINT_MISSING',
+            `${message.code.entrypoint} is not a file in the workspace`,
+          );
+        if (message.code.requirements) {
+          const req = await lstat(join(dirs.work, message.code.requirements)).catch(() => null);
+          if (!req?.isFile())
+            return stop(
+              'FAILED',
+              'INSTALL_FAILED',
+              `${message.code.requirements} is not a file in the workspace`,
+            );
+        }
+        return { ok: true };
+      });
+      timings.downloadMs = this.now() - t0;
+      if (!downloaded.ok)
+        return await this.finish(
+          entry,
+          state,
+          this.abortAware(downloaded.outcome, ac),
+          { attempt, timings },
+          log,
+        );
+
+      await move('INSTALLING');
+      const t1 = this.now();
+      let venvDir = '';
+      const installed = await phase(async () => {
+        const env = await this.d.environments.ensure({
+          jobId,
+          workspace: dirs.work,
+          ...(message.code.requirements ? { requirementsFile: message.code.requirements } : {}),
+          systemSitePackages: message.code.systemSitePackages ?? false,
+          timeoutMs: limits.installTimeoutMs,
+          logFile: join(dirs.logs, 'install.log'),
+          signal: ac.signal,
+        });
+        if (!env.ok)
+          return stop(
+            env.code === 'INSTALL_TIMEOUT'
+              ? 'TIMED_OUT'
+              : env.code === 'CANCELED_BY_REQUEST'
+                ? 'CANCELED'
+                : 'FAILED',
+            env.code,
+            env.detail,
+          );
+        venvDir = env.venvDir;
+        log.info({ envKey: env.key, hit: env.hit, ms: env.durationMs }, 'environment ready');
+        return { ok: true };
+      });
+      timings.installMs = this.now() - t1;
+      if (!installed.ok)
+        return await this.finish(
+          entry,
+          state,
+          this.abortAware(installed.outcome, ac),
+          { attempt, timings },
+          log,
+        );
+
+      const running: ResultsEntry = {
+        jobId,
+        event: 'running',
+        state: 'RUNNING',
+        hasFiles: false,
+        attempt,
+        node: this.d.node,
+        timings: {},
+        at: this.now(),
+      };
+      await move('RUNNING', {
+        ...(message.notify.onRunning
+          ? { xadd: [{ stream: this.d.names.resultsStream, fields: encodeEntry(running), maxLen: 100_000 }] }
+          : {}),
+      });
+
+      const user = this.d.jobUser.dedicated ? this.d.jobUser : undefined;
+      const cgroup =
+        this.d.cgroups.v2 || this.d.cgroups.v1Memory || this.d.cgroups.v1Pids
+          ? await createJobCgroup(this.d.cgroups, jobId, {
+              memoryBytes: s.memoryLimitMode === 'cgroup' ? limits.memoryBytes : undefined,
+              pidsMax: s.maxProcesses,
+            })
+          : null;
+      cgroupDirs = cgroup?.dirs ?? [];
+      if (s.memoryLimitMode === 'cgroup' && limits.memoryBytes && !cgroup?.memoryLimited)
+        log.warn('no cgroup memory controller here: the job runs without a memory limit');
+      const stateRec = {
+        jobId,
+        cgroupDirs,
+        startedAt: this.now(),
+        ...(user && s.concurrency === 1 ? { uid: user.uid } : {}),
+      };
+      await this.d.runState.write(stateRec);
+      const tail = createLogTail({
+        redis: this.d.redis,
+        key: this.d.names.logTailKey(jobId),
+        maxLen: s.logTailMaxEntries,
+        logger: log,
+      });
+      const result = await runJobProcess({
+        jobId,
+        launcherPython: s.pythonBin,
+        argv: [join(venvDir, 'bin', 'python'), message.code.entrypoint, ...message.code.args],
+        cwd: dirs.work,
+        env: buildJobEnv({
+          jobId,
+          jobDir: dirs.root,
+          outputDir: dirs.output,
+          venvDir,
+          user: this.d.jobUser.name,
+          serviceEnv: this.d.serviceEnv,
+          passthrough: s.jobEnvPassthrough,
+          jobEnv: message.env,
+        }),
+        ...(user ? { user: { uid: user.uid, gid: user.gid }, matchUid: s.concurrency === 1 } : {}),
+        nproc: s.maxProcesses,
+        ...(s.memoryLimitMode === 'rlimit' && limits.memoryBytes
+          ? { addressSpaceBytes: limits.memoryBytes }
+          : {}),
+        cgroup,
+        timeoutMs: limits.timeoutMs,
+        killGraceMs: s.killGraceMs,
+        maxLogBytes: s.maxLogBytes,
+        stdoutPath: join(dirs.logs, 'stdout.log'),
+        stderrPath: join(dirs.logs, 'stderr.log'),
+        onOutput: (stream, chunk) => tail.write(stream, chunk),
+        onSpawn: (pid) => this.d.runState.write({ ...stateRec, pgid: pid }),
+        signal: ac.signal,
+        logger: log,
+      });
+      await tail.close();
+      timings.runMs = result.durationMs;
+      if (result.stoppedFor === 'shutdown') throw new HandBack();
+      const outcome = runOutcome(result, { timeoutMs: limits.timeoutMs, maxLogBytes: s.maxLogBytes });
+      return await this.finish(
+        entry,
+        state,
+        outcome,
+        { attempt, timings, exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}) },
+        log,
+      );
+    } catch (e) {
+      if (e instanceof HandBack) {
+        log.info({ state }, 'executor stopping: job handed back (it runs again after restart)');
+        return retry('shutdown');
+      }
+      log.error({ err: errorFields(e), state }, 'pipeline failed');
+      await killJobProcesses({ jobId, cgroupDirs });
+      if (state === 'QUEUED') return retry(`pipeline failed: ${(e as Error).message}`);
+      return this.finish(
+        entry,
+        state,
+        {
+          state: 'FAILED',
+          reason: 'INTERNAL_ERROR',
+          detail: String((e as Error)?.message ?? e).slice(0, 500),
+        },
+        { attempt, timings },
+        log,
+      );
+    } finally {
+      consumerSignal.removeEventListener('abort', onShutdown);
+      await removeCgroupDirs(cgroupDirs);
+      await this.d.runState.remove(jobId).catch(() => undefined);
+      this.active.delete(jobId);
+      this.d.onRunningChange?.(this.active.size);
+    }
+  }
+
+  /** A step that failed because the job was aborted: cancel → CANCELED, shutdown → hand back. */
+  private abortAware(outcome: Outcome, ac: AbortController): Outcome {
+    if (ac.signal.reason === 'shutdown') throw new HandBack();
+    if (ac.signal.aborted || outcome.reason === 'CANCELED_BY_REQUEST') return CANCELED;
+    return outcome;
+  }
+}
+
+/** Start-up: kill everything a previous run of the executor left behind (kill -9, power cut). */
+export async function recoverLeftovers(runState: RunStateStore, logger: Logger): Promise<number> {
+  let n = 0;
+  for (const rec of await runState.list()) {
+    const left = await killJobProcesses({
+      jobId: rec.jobId,
+      cgroupDirs: rec.cgroupDirs,
+      ...(rec.pgid ? { pgid: rec.pgid } : {}),
+      ...(rec.uid !== undefined ? { uid: rec.uid } : {}),
+    });
+    await removeCgroupDirs(rec.cgroupDirs);
+    await runState.remove(rec.jobId);
+    logger.warn(
+      { jobId: rec.jobId, pgid: rec.pgid, survivors: left.length },
+      'killed what a previous run left',
+    );
+    n++;
+  }
+  return n;
+}
+
+export { jobDirsOf };

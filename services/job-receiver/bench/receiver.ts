@@ -1,0 +1,175 @@
+// Receiver benchmark: messages/s from SQS (fauxqs) into the jobs stream, and the latency the hand-off
+// adds (transition script + durability → a blocked XREADGROUP sees the entry), next to redis-benchmark's
+// own SET latency against the same redis-server, with `appendfsync always` and with `everysec`.
+// Run: pnpm --filter @edgefleet/job-receiver bench   (BENCH_MESSAGES, BENCH_HANDOFFS to resize)
+import { spawnSync } from 'node:child_process';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type JobMessage, JobMessageV1, redisNames } from '@edgefleet/contracts';
+import { silentLogger } from '@edgefleet/service-kit';
+import { startEmulator, startRedisServer } from '@edgefleet/testkit';
+import { JobStore } from '../src/adapters/job-store.js';
+import { SqsPoller } from '../src/adapters/sqs-poller.js';
+import { Intake } from '../src/intake.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1000);
+const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 500);
+
+const message = (jobId: string): JobMessage =>
+  JobMessageV1.parse({
+    version: 1,
+    kind: 'job',
+    jobId,
+    code: { entrypoint: 'main.py', args: ['--epochs', '3'] },
+    inputs: [{ uri: 's3://bench-bucket/code/main.py' }, { uri: 's3://bench-bucket/data/', path: 'data/' }],
+    output: { uri: 's3://bench-bucket/results/' },
+  });
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+function redisBenchmark(port: number): { rps: number; p50: number; p99: number } {
+  // One client, like the receiver's single command connection: its latency is the comparable number.
+  const r = spawnSync(
+    'redis-benchmark',
+    ['-p', String(port), '-t', 'set', '-n', '5000', '-c', '1', '--csv'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const line = r.stdout.split('\n').find((l) => l.startsWith('"SET"'));
+  if (!line) return { rps: NaN, p50: NaN, p99: NaN };
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const cols = line.split(',').map((c) => Number(c.replace(/"/g, '')));
+  return { rps: cols[1] ?? NaN, p50: cols[4] ?? NaN, p99: cols[6] ?? NaN };
+}
+
+async function run(appendfsync: 'always' | 'everysec') {
+  const server = await startRedisServer({ aof: true, appendfsync });
+  const emu = await startEmulator();
+  const redis = server.client();
+  const reader = server.client();
+  const sqs = new SQSClient({ endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials });
+  const logger = silentLogger();
+  try {
+    // 1. Throughput: MESSAGES job messages in the queue, one poller, until all are in the stream.
+    const names = redisNames(`bench-${appendfsync}`);
+    const store = new JobStore({ redis, names, by: 'job-receiver', node: 'bench' });
+    const intake = new Intake({
+      store,
+      logger,
+      policy: { allowedBuckets: ['bench-bucket'], allowedWebhookHosts: [], requireSignature: false },
+    });
+    const queueUrl = emu.createQueue(`bench-${appendfsync}`);
+    for (let i = 0; i < MESSAGES; i += 10)
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Array.from({ length: Math.min(10, MESSAGES - i) }, (_, k) => ({
+            Id: `m${k}`,
+            MessageBody: JSON.stringify(message(`bench-${i + k}`)),
+          })),
+        }),
+      );
+    const poller = new SqsPoller({
+      sqs,
+      queueUrls: [queueUrl],
+      waitSeconds: 1,
+      batchSize: 10,
+      visibilitySeconds: 60,
+      unusableVisibilitySeconds: 0,
+      maxBacklog: MESSAGES * 2,
+      logger,
+      handle: (input) => intake.handle(input),
+      backlog: (cap) => store.backlog(cap),
+      canHandOff: async () => true,
+    });
+    const t0 = performance.now();
+    poller.start();
+    while ((await redis.xlen(names.jobsStream)) < MESSAGES) await new Promise((r) => setTimeout(r, 5));
+    const seconds = (performance.now() - t0) / 1000;
+    await poller.close();
+
+    // 2. Hand-off latency: handOff() → a blocked XREADGROUP (own connection) returns the entry.
+    const lat = redisNames(`lat-${appendfsync}`);
+    const latStore = new JobStore({ redis, names: lat, by: 'job-receiver', node: 'bench' });
+    await redis.xgroup('CREATE', lat.jobsStream, 'job-executor', '$', 'MKSTREAM');
+    const seen: number[] = [];
+    const call: number[] = [];
+    for (let i = 0; i < HANDOFFS; i++) {
+      const blocked = reader.xreadgroup(
+        'GROUP',
+        'job-executor',
+        'bench',
+        'COUNT',
+        1,
+        'BLOCK',
+        5000,
+        'STREAMS',
+        lat.jobsStream,
+        '>',
+      );
+      const start = performance.now();
+      const handed = latStore.handOff(message(`lat-${i}`), 'http').then(() => performance.now() - start);
+      await blocked;
+      seen.push(performance.now() - start);
+      call.push(await handed);
+    }
+    seen.sort((a, b) => a - b);
+    call.sort((a, b) => a - b);
+    const rb = redisBenchmark(server.port);
+    store.close();
+    latStore.close();
+    return {
+      appendfsync,
+      msgsPerSecond: MESSAGES / seconds,
+      handOffP50: pct(call, 50),
+      handOffP99: pct(call, 99),
+      seenP50: pct(seen, 50),
+      seenP99: pct(seen, 99),
+      rb,
+    };
+  } finally {
+    redis.disconnect();
+    reader.disconnect();
+    sqs.destroy();
+    await emu.stop();
+    await server.stop();
+  }
+}
+
+const rows = [await run('always'), await run('everysec')];
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const header = [
+  'appendfsync',
+  'SQS→stream msg/s',
+  'handOff() p50 ms',
+  'handOff() p99 ms',
+  'XADD→XREADGROUP p50 ms',
+  'p99 ms',
+  'redis-benchmark SET p50 ms',
+  'p99 ms',
+  'SET rps (c=1)',
+];
+const table = rows.map((r) => [
+  r.appendfsync,
+  f(r.msgsPerSecond, 0),
+  f(r.handOffP50),
+  f(r.handOffP99),
+  f(r.seenP50),
+  f(r.seenP99),
+  f(r.rb.p50, 3),
+  f(r.rb.p99, 3),
+  f(r.rb.rps, 0),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+console.log(
+  `\njob-receiver bench: ${MESSAGES} SQS messages (fauxqs, batches of 10), ${HANDOFFS} timed hand-offs, ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ')}`,
+);
+console.log(line(header));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const row of table) console.log(line(row));
+console.log(
+  '\nhandOff() = transition script (record + XADD) and durability wait; XADD→XREADGROUP = from the call until a ' +
+    'blocked reader on another connection holds the entry. redis-benchmark: SET, 1 client, same server, same run.',
+);

@@ -1,0 +1,152 @@
+// Writes objects to S3: files streamed from disk (multipart above the part size, through lib-storage's
+// Upload, so memory stays near partConcurrency × partSize whatever the file's size), hashed (sha256)
+// in the same pass, and small JSON documents. Every write is retried on throttling, 5xx and network
+// errors with exponential backoff and full jitter, up to maxAttempts; the SDK's own per-request retries
+// (standard mode) sit below this, so a failed part is retried before the whole file is.
+// Failures come back as values with a reason code (core/classify.ts), never as throws.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { type BackoffPolicy, errorFields, sleep } from '@edgefleet/service-kit';
+import type { Logger } from 'pino';
+import { classifyS3Error, type UploadFailure } from '../core/classify.js';
+import { retryAfterAttempt } from '../core/retry.js';
+import type { UploaderMetrics } from '../metrics.js';
+
+export interface S3WriterOptions {
+  client: S3Client;
+  partSizeBytes: number;
+  /** Parts of one file in flight at once. */
+  partConcurrency: number;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  logger: Logger;
+  metrics?: Pick<UploaderMetrics, 'uploadedBytes' | 'uploadRetries'>;
+  random?: () => number;
+}
+
+export type WriteResult<T> = ({ ok: true } & T) | { ok: false; failure: UploadFailure; attempts: number };
+
+export interface FileTarget {
+  abs: string;
+  bucket: string;
+  key: string;
+  contentType: string;
+}
+
+export class S3Writer {
+  constructor(private readonly o: S3WriterOptions) {}
+
+  /** Files at least this large go multipart. */
+  get partSizeBytes(): number {
+    return this.o.partSizeBytes;
+  }
+
+  /** Uploads one file; resolves with its size and sha256 as uploaded. */
+  async uploadFile(
+    t: FileTarget,
+    signal: AbortSignal,
+  ): Promise<WriteResult<{ size: number; sha256: string }>> {
+    return this.withRetries(`s3://${t.bucket}/${t.key}`, signal, async () => {
+      const r = await this.streamOnce(t, signal);
+      this.o.metrics?.uploadedBytes.inc({ kind: 'file' }, r.size);
+      return r;
+    });
+  }
+
+  /** Writes a small document (the manifest). */
+  async putJson(
+    bucket: string,
+    key: string,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<WriteResult<object>> {
+    return this.withRetries(`s3://${bucket}/${key}`, signal, async () => {
+      await this.o.client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+        { abortSignal: signal },
+      );
+      this.o.metrics?.uploadedBytes.inc({ kind: 'manifest' }, Buffer.byteLength(body));
+      return {};
+    });
+  }
+
+  private async withRetries<T extends object>(
+    what: string,
+    signal: AbortSignal,
+    fn: () => Promise<T>,
+  ): Promise<WriteResult<T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { ok: true, ...(await fn()) };
+      } catch (err) {
+        const failure: UploadFailure = signal.aborted
+          ? { code: 'UPLOAD_FAILED', retryable: true, detail: 'interrupted by shutdown' }
+          : classifyS3Error(err);
+        const next = signal.aborted
+          ? ({ retry: false } as const)
+          : retryAfterAttempt(
+              attempt,
+              this.o.maxAttempts,
+              failure.retryable,
+              this.o.backoff,
+              this.o.random ?? Math.random,
+            );
+        this.o.logger.warn(
+          {
+            object: what,
+            attempt,
+            code: failure.code,
+            retryable: failure.retryable,
+            err: errorFields(err),
+            ...(next.retry ? { retryInMs: next.delayMs } : {}),
+          },
+          next.retry ? 'upload failed; retrying' : 'upload failed',
+        );
+        if (!next.retry) return { ok: false, failure, attempts: attempt };
+        this.o.metrics?.uploadRetries.inc();
+        await sleep(next.delayMs, signal);
+      }
+    }
+  }
+
+  private async streamOnce(t: FileTarget, signal: AbortSignal): Promise<{ size: number; sha256: string }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    const source = createReadStream(t.abs);
+    const body = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    source.on('error', (err) => body.destroy(err));
+    source.pipe(body);
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let readError: Error | undefined;
+    body.on('error', (err) => {
+      readError = err;
+    });
+    const upload = new Upload({
+      client: this.o.client,
+      params: { Bucket: t.bucket, Key: t.key, Body: body, ContentType: t.contentType },
+      partSize: this.o.partSizeBytes,
+      queueSize: this.o.partConcurrency,
+      leavePartsOnError: false,
+      abortController: abort,
+    });
+    try {
+      await upload.done();
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      source.destroy();
+    }
+    if (readError) throw readError;
+    return { size, sha256: hash.digest('hex') };
+  }
+}

@@ -1,0 +1,43 @@
+import { ConfigError } from '@edgefleet/service-kit';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 4102,
+      outputBuckets: [],
+      s3ForcePathStyle: false,
+      uploadConcurrency: 4,
+      uploadPartSizeMib: 8,
+      uploadPartConcurrency: 2,
+      notifyDeadlineMs: 60_000,
+      keepJobDirSeconds: 0,
+      webhookAllowedHosts: [],
+    });
+  });
+  it('parses lists and lower-cases hosts', () => {
+    const c = loadConfig({
+      EDGEFLEET_OUTPUT_BUCKETS: 'a, b,,c',
+      EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: 'Hooks.Example.com,*.corp.example,127.0.0.1:8080',
+      EDGEFLEET_WEBHOOK_SECRET: '0123456789abcdef',
+    });
+    expect(c.outputBuckets).toEqual(['a', 'b', 'c']);
+    expect(c.webhookAllowedHosts).toEqual(['hooks.example.com', '*.corp.example', '127.0.0.1:8080']);
+  });
+  it.each([
+    [{ EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: 'a.example' }, 'EDGEFLEET_WEBHOOK_SECRET'],
+    [
+      { EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: 'http://a.example', EDGEFLEET_WEBHOOK_SECRET: '0123456789abcdef' },
+      'EDGEFLEET_WEBHOOK_ALLOWED_HOSTS',
+    ],
+    [{ EDGEFLEET_UPLOAD_CONCURRENCY: '0' }, 'EDGEFLEET_UPLOAD_CONCURRENCY'],
+    [{ EDGEFLEET_NOTIFY_DEADLINE_MS: 'soon' }, 'EDGEFLEET_NOTIFY_DEADLINE_MS'],
+    [{ EDGEFLEET_MAX_DELIVERIES: '0' }, 'EDGEFLEET_MAX_DELIVERIES'],
+    [{ EDGEFLEET_WEBHOOK_URL: 'https://x.example/cb' }, 'EDGEFLEET_WEBHOOK_SECRET'],
+  ])('refuses %o naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+});
