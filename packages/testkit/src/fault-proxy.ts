@@ -117,9 +117,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       case 'hold': {
         const entry = { req, res };
         held.push(entry);
-        req.on('close', () => {
+        // The client gave up (or was killed): nothing left to release.
+        res.on('close', () => {
           const i = held.indexOf(entry);
-          if (i >= 0 && res.writableEnded === false && req.destroyed) held.splice(i, 1);
+          if (i >= 0) held.splice(i, 1);
         });
         return;
       }
@@ -190,7 +191,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       for (const h of held.splice(0)) if (!h.req.destroyed) forward(h.req, h.res);
     },
     get heldCount() {
-      return held.filter((h) => !h.req.destroyed).length;
+      return held.length;
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -68,6 +68,12 @@ function fromTs(n: TsNode): Node {
 }
 
 async function startNode(impl: 'go' | 'ts', subnet: number, i: number, seed?: string): Promise<Node> {
+  const node = await spawnNode(impl, subnet, i, seed);
+  live.add(node);
+  return node;
+}
+
+async function spawnNode(impl: 'go' | 'ts', subnet: number, i: number, seed?: string): Promise<Node> {
   const ip = `127.0.${subnet}.${i + 1}`;
   const port = await freePort(ip);
   const name = `${impl}-${i}`;
@@ -161,10 +167,18 @@ async function runCluster(impl: 'go' | 'ts', n: number): Promise<Row> {
     return { impl, n, joinMs, joinMaxMs, detectMs, cpuPerMin, bytesPerMin, rssMiB: rss };
   } finally {
     await Promise.all(nodes.map((x) => x.kill().catch(() => undefined)));
+    for (const x of nodes) live.delete(x);
   }
 }
 
 const fmt = (v: number, digits = 0) => (Number.isNaN(v) ? 'timeout' : v.toFixed(digits));
+
+/** Every node started, so an interrupted run (Ctrl-C, timeout) leaves no process behind. */
+const live = new Set<Node>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    void Promise.all([...live].map((x) => x.kill().catch(() => undefined))).then(() => process.exit(130));
+  });
 
 async function main(): Promise<void> {
   await buildGoPeer();

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
+import { combineKeySources } from './protocol/key-parse.js';
 
 export const SERVICE = 'gossip-membership';
 /** HTTP port of the membership API (the legacy program's default). */
@@ -85,6 +86,8 @@ export const ConfigSchema = z.object({
   role: z.enum(['edge', 'server'], { message: 'expected edge or server' }).default('edge'),
   /** The job API address carried in meta (flag --jobApi); default http://<advertise address>:4100. */
   jobApi: z.string().trim().max(96).optional(),
+  /** Base URL of the local job API that the dashboard's /v1/jobs* proxy forwards to. */
+  jobApiUrl: env.url().default('http://127.0.0.1:4100'),
   /** Meta labels, detected on the device when unset. */
   arch: z.string().max(32).optional(),
   l4tVersion: z.string().max(32).optional(),
@@ -93,6 +96,21 @@ export const ConfigSchema = z.object({
   loadPollMs: env.int(100, 600_000).default(2_000),
   /** Least time between two meta re-broadcasts, in ms (each costs an incarnation bump fleet-wide). */
   metaMinIntervalMs: env.int(0, 3_600_000).default(5_000),
+  /** Gossip encryption key: base64 of 16, 24 or 32 bytes, the Serf/Consul form (flag --key). */
+  gossipKey: z.string().optional(),
+  /** Gossip encryption key as an ASCII secret zero-padded to gossipKeyTextSize bytes, the legacy program's form (flag --key-text). */
+  gossipKeyText: z.string().optional(),
+  /** Size the --key-text secret is padded to: 16, 24 (default, AES-192 like the legacy program) or 32. */
+  gossipKeyTextSize: z
+    .enum(['16', '24', '32'], { message: 'expected 16, 24 or 32' })
+    .transform(Number)
+    .default(24),
+  /** Consul keyring file (JSON array of base64 keys, first = primary), read at start (flag --keyring-file). */
+  keyringFile: z.string().optional(),
+  /** memberlist GossipVerifyIncoming: refuse unencrypted gossip when a key is set (false during a rollout). */
+  gossipVerifyIncoming: env.bool().default(true),
+  /** memberlist GossipVerifyOutgoing: encrypt what we send when a key is set (false during a rollout). */
+  gossipVerifyOutgoing: env.bool().default(true),
   /** While no seed of --members answers, the join is retried this often, in ms. */
   joinRetryMs: env.int(100, 600_000).default(5_000),
   /** On SIGTERM, how long to wait for the leave to spread before closing, in ms. */
@@ -115,6 +133,9 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   jobApi: 'jobApi',
   httpHost: 'httpHost',
   logLevel: 'logLevel',
+  key: 'gossipKey',
+  'key-text': 'gossipKeyText',
+  'keyring-file': 'keyringFile',
 };
 
 export const FLAGS: FlagSpec[] = [
@@ -184,6 +205,24 @@ export const FLAGS: FlagSpec[] = [
     env: envName('httpHost'),
   },
   { name: 'logLevel', value: 'level', help: 'log level', default: 'info', env: envName('logLevel') },
+  {
+    name: 'key',
+    value: 'base64',
+    help: 'gossip encryption key, 16/24/32 bytes in base64',
+    env: envName('gossipKey'),
+  },
+  {
+    name: 'key-text',
+    value: 'secret',
+    help: 'gossip encryption key as ASCII text, zero-padded to 24 bytes (the legacy form)',
+    env: envName('gossipKeyText'),
+  },
+  {
+    name: 'keyring-file',
+    value: 'path',
+    help: 'keyring file: JSON array of base64 keys, the first one encrypts',
+    env: envName('keyringFile'),
+  },
 ];
 
 export const usageText = (): string => usage(SERVICE, FLAGS);
@@ -214,12 +253,25 @@ export function loadConfig(
     merged[envName(key)] = value;
     fromFlag.set(envName(key), `-${flag}`);
   }
+  const named = (variable: string) => fromFlag.get(variable) ?? variable;
+  let config: Config;
   try {
-    return loadEnvConfig(ConfigSchema, merged);
+    config = loadEnvConfig(ConfigSchema, merged);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    throw new ConfigError(
-      e.problems.map((p) => ({ ...p, variable: fromFlag.get(p.variable) ?? p.variable })),
-    );
+    throw new ConfigError(e.problems.map((p) => ({ ...p, variable: named(p.variable) })));
   }
+  // Keys are checked here (the keyring file is read at start); an error never echoes a key.
+  const keys = combineKeySources({
+    key: config.gossipKey,
+    keyText: config.gossipKeyText,
+    keyTextSize: config.gossipKeyTextSize,
+  });
+  if (!keys.ok) {
+    const variable = keys.detail.startsWith('--key-text') ? envName('gossipKeyText') : envName('gossipKey');
+    throw new ConfigError([
+      { variable: named(variable), message: keys.detail.replace(/^--key(-text)?: /, '') },
+    ]);
+  }
+  return config;
 }

@@ -2,7 +2,7 @@
 // Wiring only: flags/env → config → logger → gossip driver → HTTP → meta refresher → join → shutdown.
 // Prints the legacy program's two plain lines (`Local member <ip>:<port>`, `Listening on :<port>`)
 // before any JSON log line. SIGTERM: leave the cluster (bounded), then close in reverse order.
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { redisNames } from '@edgefleet/contracts';
 import {
@@ -19,9 +19,12 @@ import {
 import { chooseAdvertiseAddr } from './advertise.js';
 import { buildApp } from './app.js';
 import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
+import { registerDashboard } from './dashboard-server/index.js';
 import { detectDeviceLabels } from './meta/device-labels.js';
 import { createGossipMetrics } from './metrics.js';
 import { profileConfig } from './protocol/config.js';
+import { combineKeySources } from './protocol/key-parse.js';
+import { Keyring } from './protocol/keyring.js';
 import { readDeviceLoad } from './runtime/device-load.js';
 import { Driver } from './runtime/driver.js';
 import { MetaRefresher } from './runtime/meta-refresher.js';
@@ -48,6 +51,20 @@ function configFromProcess(): Config {
     }
     throw e;
   }
+}
+
+/** The gossip keyring from --key, --key-text and --keyring-file (empty = plaintext cluster). */
+function loadKeyring(config: Config): Keyring {
+  const keys = combineKeySources({
+    key: config.gossipKey,
+    keyText: config.gossipKeyText,
+    keyTextSize: config.gossipKeyTextSize,
+    keyringFile: config.keyringFile === undefined ? undefined : readFileSync(config.keyringFile, 'utf8'),
+  });
+  if (!keys.ok) throw new Error(`gossip keys: ${keys.detail}`);
+  const ring = Keyring.create(keys.keys);
+  if (!ring.ok) throw new Error(`gossip keys: ${ring.detail}`);
+  return ring.keyring;
 }
 
 async function start(config: Config): Promise<void> {
@@ -89,7 +106,12 @@ async function start(config: Config): Promise<void> {
     advertiseAddr: advertise.ip,
     ...(config.advertisePort ? { advertisePort: config.advertisePort } : {}),
     config: protocol,
-    codec: createMemberlistCodec(protocol),
+    codec: createMemberlistCodec(protocol, {
+      keyring: loadKeyring(config),
+      verifyIncoming: config.gossipVerifyIncoming,
+      verifyOutgoing: config.gossipVerifyOutgoing,
+    }),
+    leaveTimeoutMs: config.leaveTimeoutMs,
     logger,
     meta: refresher.initialMeta(),
     metrics,
@@ -97,7 +119,7 @@ async function start(config: Config): Promise<void> {
   const gossip = driver;
   legacyLine(`Local member ${gossip.advertise.ip}:${gossip.advertise.port}`);
 
-  const { app } = buildApp({
+  const { app, requireToken } = buildApp({
     logger,
     host: config.httpHost,
     registry,
@@ -105,6 +127,7 @@ async function start(config: Config): Promise<void> {
     checks: [{ name: 'redis', check: () => redisReachable(redis) }],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
+  registerDashboard(app, { view: () => gossip, events: gossip, jobApiUrl: config.jobApiUrl, requireToken });
   // The legacy line goes out before fastify's own "Server listening" JSON line; a failed listen
   // exits the process anyway.
   legacyLine(`Listening on :${config.port}`);

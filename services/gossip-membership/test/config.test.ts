@@ -127,6 +127,45 @@ describe('loadConfig', () => {
   });
 });
 
+describe('gossip keys', () => {
+  const b64 = (n: number) => Buffer.alloc(n, 7).toString('base64');
+  it('accepts a base64 key of 16, 24 or 32 bytes, and the legacy key text', () => {
+    for (const n of [16, 24, 32]) expect(loadConfig({}, [`-key=${b64(n)}`]).gossipKey).toBe(b64(n));
+    expect(loadConfig({}, ['--key-text', 'clustersecret'])).toMatchObject({
+      gossipKeyText: 'clustersecret',
+      gossipKeyTextSize: 24,
+    });
+    expect(
+      loadConfig({ EDGEFLEET_GOSSIP_KEY_TEXT_SIZE: '32' }, ['--key-text=x'.padEnd(40, 'y')])
+        .gossipKeyTextSize,
+    ).toBe(32);
+    expect(loadConfig({}, []).gossipVerifyIncoming).toBe(true);
+    expect(loadConfig({ EDGEFLEET_GOSSIP_VERIFY_INCOMING: 'false' }, []).gossipVerifyIncoming).toBe(false);
+  });
+
+  it.each([
+    [['-key=not base64!'], /-key: the key is not valid standard base64/],
+    [[`-key=${b64(20)}`], /-key: the key decodes to 20 bytes; expected 16, 24 or 32/],
+    [['--key-text=this-secret-is-too-long-for-24'], /-key-text: the key text is 30 characters; at most 24/],
+    [['--key-text=caf\u00e9'], /-key-text: the key text has a non-printable or non-ASCII character/],
+    [['--keyring-file='], /-keyring-file: must not be empty/],
+  ])('refuses %j without echoing the key', (argv, pattern) => {
+    const message = fails({}, argv);
+    expect(message).toMatch(pattern);
+    expect(message).not.toContain('too-long-for');
+    expect(message).not.toContain('base64!');
+  });
+
+  it('names the variable for a bad key from the environment, without its value', () => {
+    const message = fails({ EDGEFLEET_GOSSIP_KEY: 'c2VjcmV0' });
+    expect(message).toMatch(/EDGEFLEET_GOSSIP_KEY: the key decodes to 6 bytes/);
+    expect(message).not.toContain('c2VjcmV0');
+    expect(fails({ EDGEFLEET_GOSSIP_KEY_TEXT_SIZE: '20' })).toMatch(
+      /EDGEFLEET_GOSSIP_KEY_TEXT_SIZE: expected 16, 24 or 32/,
+    );
+  });
+});
+
 describe('parseSeed', () => {
   it.each([
     ['10.0.0.1:8000', { host: '10.0.0.1', port: 8000 }],

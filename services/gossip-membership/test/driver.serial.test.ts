@@ -53,7 +53,11 @@ describe('driver (TypeScript nodes)', () => {
     const a = await node('ts-a', '127.0.0.21');
     const b = await node('ts-b', '127.0.0.22');
     const c = await node('ts-c', '127.0.0.23');
+    let changes = 0;
+    const off = a.on(() => changes++);
     expect(await b.join([{ host: '127.0.0.21', port: a.port.port }])).toBe(1);
+    await eventually(() => changes > 0, { timeoutMs: 3000, what: 'a member change notification' });
+    off();
     expect(await c.join([{ host: '127.0.0.21', port: a.port.port }])).toBe(1);
     await eventually(
       () => [a, b, c].every((d) => d.members().filter((m) => m.state === 'alive').length === 3),

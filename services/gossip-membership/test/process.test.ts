@@ -1,7 +1,13 @@
 // The service as an operator runs it: a real process, a real Redis, legacy-style flags.
 import { fileURLToPath } from 'node:url';
-import { freePort, type RedisServer, startRedisServer, startServiceProcess } from '@edgefleet/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  type RedisServer,
+  type ServiceProcess,
+  startServiceProcess as startProcess,
+  startRedisServer,
+} from '@edgefleet/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 let redis: RedisServer;
@@ -11,6 +17,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.stop();
 });
+// Every process is stopped even when an assertion failed before its own stop().
+const started: ServiceProcess[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop('SIGKILL')));
+});
+const startServiceProcess = (...args: Parameters<typeof startProcess>): ServiceProcess => {
+  const p = startProcess(...args);
+  started.push(p);
+  return p;
+};
 
 /** Flags that keep the gossip port on loopback and off the default 8000. */
 const gossipArgs = async (ip: string) => [

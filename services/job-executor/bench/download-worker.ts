@@ -17,11 +17,11 @@ if (mode === 'plain') {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   await pipeline(res.Body as Readable, createWriteStream(join(outDir, 'work', 'plain.bin')));
 } else {
-  const r = await downloadFiles(
-    s3,
-    [{ input: 0, bucket, key, size: Number(size), target: 'data.bin' }],
-    { workDir: join(outDir, 'work'), partialDir: join(outDir, 'partial'), concurrency: 4 },
-  );
+  const r = await downloadFiles(s3, [{ input: 0, bucket, key, size: Number(size), target: 'data.bin' }], {
+    workDir: join(outDir, 'work'),
+    partialDir: join(outDir, 'partial'),
+    concurrency: 4,
+  });
   if (!r.ok) throw new Error(r.detail);
 }
 const ms = performance.now() - t0;

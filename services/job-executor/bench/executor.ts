@@ -13,17 +13,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import {
   decodeEntry,
   encodeEntry,
   GROUPS,
-  type JobsEntry,
   JobMessageV1,
-  redisNames,
+  JobsEntry,
   ResultsEntry,
+  redisNames,
 } from '@edgefleet/contracts';
-import { silentLogger, StreamConsumer, transitionJob } from '@edgefleet/service-kit';
+import { createLogger, StreamConsumer, transitionJob } from '@edgefleet/service-kit';
 import { buildWheel, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { detectCgroups } from '../src/adapters/cgroup.js';
 import { resolveJobUser } from '../src/adapters/job-user.js';
@@ -54,7 +59,8 @@ const s3 = emulator.s3();
 const redis = redisServer.client();
 const dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-bench-'));
 chmodSync(dataDir, 0o755);
-const put = (Key: string, Body: string | Buffer) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+const put = (Key: string, Body: string | Buffer) =>
+  s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
 
 const wheel = await buildWheel(
   { name: 'bench-dep', version: '1.0', modules: { 'bench_dep/__init__.py': 'X = 1\n' } },
@@ -88,6 +94,7 @@ const settings: ExecutorSettings = {
   jobEnvPassthrough: [],
   concurrency: 1,
 };
+const logger = createLogger({ service: 'bench', level: 'warn', pretty: false });
 const jobUser = await resolveJobUser(USER);
 const cgroups = await detectCgroups();
 
@@ -102,7 +109,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
     cgroups,
     jobUser,
     runState: new RunStateStore(dataDir),
-    logger: silentLogger(),
+    logger: logger,
     node: 'bench',
     serviceEnv: {},
   });
@@ -114,7 +121,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
     deadStream: names.deadStream,
     decode: (f) => decodeEntry(JobsEntry, f),
     handle: (e, s) => executor.handle(e, s),
-    logger: silentLogger(),
+    logger: logger,
     blockMs: 100,
   });
   consumer.start();
@@ -136,6 +143,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
       ],
       output: { uri: `s3://${BUCKET}/out/` },
     });
+    const jobsEntry: JobsEntry = { jobId, message, receivedAt: Date.now(), source: 'http' };
     const t0 = performance.now();
     await transitionJob(redis, names, {
       jobId,
@@ -146,7 +154,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
       xadd: [
         {
           stream: names.jobsStream,
-          fields: encodeEntry({ jobId, message, receivedAt: Date.now(), source: 'http' } satisfies JobsEntry),
+          fields: encodeEntry(jobsEntry),
         },
       ],
     });
@@ -165,7 +173,8 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
         }
     }
     const total = performance.now() - t0;
-    if (result.state !== 'SUCCEEDED') throw new Error(`${jobId}: ${result.state} ${result.reason} ${result.detail}`);
+    if (result.state !== 'SUCCEEDED')
+      throw new Error(`${jobId}: ${result.state} ${result.reason} ${result.detail}`);
     const out = await readFile(join(result.jobDir!, 'logs', 'stdout.log'), 'utf8');
     const userMs = Number(/user_ms=([\d.]+)/.exec(out)?.[1] ?? 0);
     if (i >= warmup) {
@@ -177,7 +186,13 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
   process.stderr.write(`measured ${label}\n`);
   reader.disconnect();
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
-  return { label, jobs, medianTotal: med(totals), medianOverhead: med(overheads), min: Math.min(...overheads) };
+  return {
+    label,
+    jobs,
+    medianTotal: med(totals),
+    medianOverhead: med(overheads),
+    min: Math.min(...overheads),
+  };
 }
 
 const cached = await measure(
@@ -192,6 +207,7 @@ const cached = await measure(
   JOBS,
   1,
 );
+process.stderr.write('cache measured\n');
 const naive = await measure(
   'naive venv+pip',
   naiveEnvironmentManager({ python: '/usr/bin/python3', root: join(dataDir, 'naive') }),
@@ -202,8 +218,26 @@ const naive = await measure(
 // --- downloads -----------------------------------------------------------------------------------
 const size = DOWNLOAD_MIB * 1024 * 1024;
 {
+  // Multipart (fauxqs refuses large single PUTs), 8 MiB parts.
   const chunk = Buffer.alloc(8 * 1024 * 1024, 7);
-  await put('big/data.bin', Buffer.concat(Array.from({ length: DOWNLOAD_MIB / 8 }, () => chunk)));
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'big/data.bin' }),
+  );
+  const parts: { ETag: string; PartNumber: number }[] = [];
+  for (let n = 1; n <= DOWNLOAD_MIB / 8; n++) {
+    const r = await s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: 'big/data.bin', UploadId, PartNumber: n, Body: chunk }),
+    );
+    parts.push({ ETag: r.ETag ?? '', PartNumber: n });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: 'big/data.bin',
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
 }
 const worker = fileURLToPath(new URL('./download-worker.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
@@ -217,17 +251,26 @@ async function download(mode: 'edgefleet' | 'plain') {
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number; maxRssKiB: number };
   return { mode, ms: r.ms, mibPerS: DOWNLOAD_MIB / (r.ms / 1000), rssMiB: r.maxRssKiB / 1024 };
 }
-const dls = [await download('plain'), await download('edgefleet'), await download('plain'), await download('edgefleet')];
+const dls = [
+  await download('plain'),
+  await download('edgefleet'),
+  await download('plain'),
+  await download('edgefleet'),
+];
 
-const f = (n: number, d = 0) => n.toFixed(d).padStart(9);
-console.log(`\nJob overhead (jobs entry → results entry, minus user code time; trivial job, 1 wheel requirement)`);
+const f = (n: number, d = 0) => n.toFixed(d);
+console.log(
+  `\nJob overhead (jobs entry → results entry, minus user code time; trivial job, 1 wheel requirement)`,
+);
 console.log('| flow                | jobs | median total ms | median overhead ms | min overhead ms |');
 console.log('|---------------------|------|-----------------|--------------------|-----------------|');
 for (const r of [cached, naive])
   console.log(
     `| ${r.label.padEnd(19)} | ${String(r.jobs).padStart(4)} | ${f(r.medianTotal).padStart(15)} | ${f(r.medianOverhead).padStart(18)} | ${f(r.min).padStart(15)} |`,
   );
-console.log(`\nDownload of one ${DOWNLOAD_MIB} MiB object from fauxqs (each in its own process; 2 runs each)`);
+console.log(
+  `\nDownload of one ${DOWNLOAD_MIB} MiB object from fauxqs (each in its own process; 2 runs each)`,
+);
 console.log('| downloader                        | ms      | MiB/s   | peak RSS MiB |');
 console.log('|-----------------------------------|---------|---------|--------------|');
 for (const d of dls)

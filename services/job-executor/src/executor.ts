@@ -50,6 +50,8 @@ import { planWorkspace } from './core/workspace-plan.js';
 import type { EnvironmentManager } from './env/types.js';
 
 export const BY = 'job-executor';
+/** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */
+export const HANDED_OFF = 'executorHandedOffAt';
 
 export interface ExecutorSettings {
   dataDir: string;
@@ -118,17 +120,19 @@ export class JobExecutor {
   }
 
   private async readRecord(jobId: string): Promise<RecordView | null> {
-    const [state, attempt, cancelRequested] = await this.d.redis.hmget(
+    const [state, attempt, cancelRequested, handedOff] = await this.d.redis.hmget(
       this.d.names.jobKey(jobId),
       'state',
       'attempt',
       'cancelRequested',
+      HANDED_OFF,
     );
     if (!state) return null;
     return {
       state: state as JobState,
       attempt: Number(attempt ?? 0),
       cancelRequested: cancelRequested === '1',
+      handedOff: !!handedOff,
     };
   }
 
@@ -141,6 +145,10 @@ export class JobExecutor {
   async handle(entry: StreamEntry<JobsEntry>, consumerSignal: AbortSignal): Promise<HandlerOutcome> {
     const { jobId } = entry.value;
     const log = this.d.logger.child({ component: 'pipeline', jobId });
+    if (this.active.has(jobId)) {
+      log.warn('duplicate entry for a job running here: acknowledged');
+      return ack();
+    }
     const rec = await this.readRecord(jobId);
     const decision = decideStart(rec, this.d.settings.maxAttempts);
     switch (decision.kind) {
@@ -205,9 +213,12 @@ export class JobExecutor {
       from: [from],
       by: BY,
       now: this.now(),
-      ...(extra.exitCode !== undefined && extra.exitCode !== null
-        ? { set: { exitCode: String(extra.exitCode) } }
-        : {}),
+      set: {
+        [HANDED_OFF]: String(this.now()),
+        ...(extra.exitCode !== undefined && extra.exitCode !== null
+          ? { exitCode: String(extra.exitCode) }
+          : {}),
+      },
       xadd: [{ stream: this.d.names.resultsStream, fields: encodeEntry(result), maxLen: 100_000 }],
       xack: [{ stream: this.d.names.jobsStream, group: GROUPS.executor, ids: [entry.id] }],
     });
@@ -284,6 +295,7 @@ export class JobExecutor {
         await move('DOWNLOADING', {
           incrAttempt: true,
           set: { node: this.d.node },
+          unset: [HANDED_OFF, 'exitCode'],
           ...(decision.rerun
             ? {
                 reason: 'EXECUTOR_CRASHED',

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Wiring only: config → logger → adapters → start → shutdown (in reverse order).
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -36,6 +37,12 @@ async function start(config: Config): Promise<void> {
   // Before anything is taken: kill what a previous run of this executor left behind.
   const runState = new RunStateStore(dataDir);
   await recoverLeftovers(runState, logger.child({ component: 'recovery' }));
+  // RLIMIT_AS breaks CUDA's address-space reservations: never on a Jetson (L4T), whatever is configured.
+  let memoryLimitMode = config.memoryLimitMode;
+  if (memoryLimitMode === 'rlimit' && existsSync('/etc/nv_tegra_release')) {
+    logger.warn('EDGEFLEET_MEMORY_LIMIT_MODE=rlimit ignored on a Jetson (breaks CUDA): using cgroup');
+    memoryLimitMode = 'cgroup';
+  }
   const jobUser = await resolveJobUser(config.jobUser);
   const cgroups = await detectCgroups(config.cgroupRoot ? { root: config.cgroupRoot } : {});
   logger.info(
@@ -43,7 +50,7 @@ async function start(config: Config): Promise<void> {
       jobUser: jobUser.name,
       dedicatedUser: jobUser.dedicated,
       cgroups: cgroups.summary,
-      memoryLimitMode: config.memoryLimitMode,
+      memoryLimitMode,
     },
     jobUser.dedicated ? 'jobs run as their own user' : 'not root: jobs run as this service user',
   );
@@ -82,7 +89,7 @@ async function start(config: Config): Promise<void> {
     logger: logger.child({ component: 'device-load' }),
   });
   const executor = new JobExecutor({
-    settings: { ...config, dataDir },
+    settings: { ...config, dataDir, memoryLimitMode },
     redis,
     names,
     s3,

@@ -176,6 +176,7 @@ describe('decideStart', () => {
     [{ state: 'RUNNING', attempt: 1, cancelRequested: false }, 'run'],
     [{ state: 'RUNNING', attempt: 1, cancelRequested: true }, 'cancel-started'],
     [{ state: 'INSTALLING', attempt: 2, cancelRequested: false }, 'exhausted'],
+    [{ state: 'RUNNING', attempt: 1, cancelRequested: false, handedOff: true }, 'ack'],
   ] as const)('%j → %s', (rec, kind) => {
     expect(decideStart(rec, 2).kind).toBe(kind);
   });

@@ -253,6 +253,60 @@ describe('memory limit without cgroups (rlimit mode)', () => {
   });
 });
 
+describe('dead letters', () => {
+  it('an entry delivered too often is dead-lettered: FAILED, DEAD_LETTERED, server notified', async () => {
+    // A ghost consumer takes the entry first (in one MULTI, so ours cannot), and it is re-delivered
+    // until over the limit (3 in the harness); our consumer then claims it and dead-letters it.
+    const id2 = 'delivered-too-often-2';
+    await h.redis.hset(h.names.jobKey(id2), { jobId: id2, state: 'QUEUED', attempt: '0', createdAt: '1' });
+    const message = {
+      version: 1,
+      kind: 'job',
+      jobId: id2,
+      code: { entrypoint: 'main.py', args: [] },
+      inputs: [mainInput],
+      output: { uri: `s3://${BUCKET}/out/` },
+      limits: {},
+      env: {},
+      notify: {},
+    };
+    const fields = encodeEntry({ jobId: id2, message, receivedAt: 1, source: 'http' } as { jobId: string });
+    const tx = await h.redis
+      .multi()
+      .xadd(h.names.jobsStream, '*', ...fields)
+      .xreadgroup('GROUP', 'job-executor', 'ghost', 'COUNT', 1, 'STREAMS', h.names.jobsStream, '>')
+      .exec();
+    const entryId = tx?.[0]?.[1] as string;
+    for (let i = 0; i < 3; i++) await h.redis.xclaim(h.names.jobsStream, 'job-executor', 'ghost', 0, entryId);
+    const r = await h.terminal(id2);
+    expect(r).toMatchObject({ state: 'FAILED', reason: 'DEAD_LETTERED', hasFiles: false });
+    expect((await h.record(id2)).state).toBe('FAILED');
+  });
+
+  it('an entry without a job record is dead-lettered and acknowledged', async () => {
+    const message = JSON.parse(
+      JSON.stringify({
+        version: 1,
+        kind: 'job',
+        jobId: 'no-record',
+        code: { entrypoint: 'main.py' },
+        inputs: [mainInput],
+        output: { uri: `s3://${BUCKET}/out/` },
+      }),
+    );
+    const entryId = await h.redis.xadd(
+      h.names.jobsStream,
+      '*',
+      ...encodeEntry({ jobId: 'no-record', message, receivedAt: 1, source: 'http' } as { jobId: string }),
+    );
+    await eventually(async () => {
+      const dead = (await h.redis.xrange(h.names.deadStream, '-', '+')) as [string, string[]][];
+      return dead.some(([, f]) => f.join(' ').includes(entryId!) && f.join(' ').includes('INTERNAL_ERROR'));
+    });
+    expect(await h.results('no-record')).toEqual([]);
+  });
+});
+
 describe('pending work', () => {
   it('leaves nothing pending', async () => {
     await eventually(

@@ -201,13 +201,31 @@ describe('run outcomes', () => {
   it('cancel mid-run (control channel) stops every process within seconds → CANCELED', async () => {
     const id = 'cancel-run';
     await pyJob(h, id, 'import os, time\nos.fork()\nprint("started", flush=True)\ntime.sleep(600)');
+    await eventually(async () => (await h.record(id)).state === 'RUNNING', {
+      timeoutMs: 20_000,
+      what: 'RUNNING',
+    });
     await eventually(
       async () => {
         const tail = (await h.redis.xrange(h.names.logTailKey(id), '-', '+')) as [string, string[]][];
-        return tail.some(([, f]) => f.includes('started\nstarted\n') || f.join('').includes('started'));
+        return tail.some(([, f]) => f.join(' ').includes('started'));
       },
-      { what: 'job started' },
-    );
+      { timeoutMs: 20_000, what: 'user code started' },
+    ).catch(async (e) => {
+      const dir = join(h.dataDir, 'jobs', id);
+      const pids = await h.leftovers(id);
+      const fs = await import('node:fs');
+      const procs = pids.map((p) => {
+        try {
+          return `${p}: ${fs.readFileSync(`/proc/${p}/stat`, 'utf8').slice(0, 80)} wchan=${fs.readFileSync(`/proc/${p}/wchan`, 'utf8')} cmd=${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 200)}`;
+        } catch {
+          return String(p);
+        }
+      });
+      throw new Error(
+        `${(e as Error).message}\nrecord=${JSON.stringify(await h.record(id))}\nstdout=${await stdoutOf(dir)}\nstderr=${await stderrOf(dir)}\nprocs=${procs.join('\n')}`,
+      );
+    });
     const t = Date.now();
     await h.redis.hset(h.names.jobKey(id), 'cancelRequested', '1');
     await h.redis.publish(
@@ -272,6 +290,22 @@ describe('records that decide before running', () => {
     const r = await h.terminal(id);
     expect(r).toMatchObject({ state: 'FAILED', reason: 'ATTEMPTS_EXHAUSTED', hasFiles: true });
     expect((await h.results(id)).length).toBe(1);
+  });
+
+  it('a duplicate entry for a job whose result was handed off is acknowledged, not re-run', async () => {
+    const id = 'three-folders-1'; // finished above; its record stays RUNNING until the uploader moves it
+    const before = (await h.results(id)).length;
+    const entryId = await h.redis.xadd(h.names.jobsStream, '*', ...entryFor(id));
+    await eventually(async () => {
+      const groups = (await h.redis.xinfo('GROUPS', h.names.jobsStream)) as unknown[][];
+      const delivered = groups[0]?.[groups[0].indexOf('last-delivered-id') + 1];
+      const pending = (await h.redis.xpending(h.names.jobsStream, 'job-executor')) as [number];
+      return delivered === entryId && pending[0] === 0;
+    });
+    expect(
+      (await h.results(id)).map((r) => `${r.event}:${r.state}:${r.reason}:${r.detail}`).slice(before),
+    ).toEqual([]);
+    expect((await h.record(id)).attempt).toBe('1');
   });
 });
 

@@ -184,6 +184,7 @@ console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 console.log(
   '\nplain: sequential Upload() per file, 5 MiB parts × 4 in flight, nothing else. edgefleet: results entry →\n' +
-    'UPLOADING → files (sha256 in the same pass, 8 MiB parts × 2 in flight, 4 files at once) → manifest →\n' +
+    'UPLOADING → files (sha256 in the same pass; small files 4 at once, multipart files one at a time\n' +
+    'with 8 MiB parts × 2 in flight) → manifest →\n' +
     'SUCCEEDED, timed until the record says SUCCEEDED. Same fauxqs (in this process), loopback.',
 );

@@ -213,7 +213,8 @@ export class ResultProcessor {
       from: HANDED_OVER,
       by: this.o.service,
       now: this.now(),
-      set: { node },
+      // The notification is owed from now on (shown apart from the state until the final step).
+      set: { node, notifyStatus: 'pending' },
     });
     if (!up.ok) {
       if (up.status === 'TERMINAL') return ack();

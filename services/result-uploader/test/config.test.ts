@@ -36,8 +36,28 @@ describe('config', () => {
     [{ EDGEFLEET_NOTIFY_DEADLINE_MS: 'soon' }, 'EDGEFLEET_NOTIFY_DEADLINE_MS'],
     [{ EDGEFLEET_MAX_DELIVERIES: '0' }, 'EDGEFLEET_MAX_DELIVERIES'],
     [{ EDGEFLEET_WEBHOOK_URL: 'https://x.example/cb' }, 'EDGEFLEET_WEBHOOK_SECRET'],
+    [
+      { EDGEFLEET_WEBHOOK_URL: 'http://x.example/cb', EDGEFLEET_WEBHOOK_SECRET: '0123456789abcdef' },
+      'EDGEFLEET_WEBHOOK_ALLOW_HTTP=true',
+    ],
+    [{ EDGEFLEET_WEBHOOK_URL: 'ftp://x' }, 'EDGEFLEET_WEBHOOK_URL: expected an http(s) URL'],
+    [{ EDGEFLEET_UPLOAD_PART_SIZE_MIB: '1' }, 'EDGEFLEET_UPLOAD_PART_SIZE_MIB'],
+    [{ EDGEFLEET_S3_FORCE_PATH_STYLE: 'maybe' }, 'EDGEFLEET_S3_FORCE_PATH_STYLE: expected true or false'],
+    [{ EDGEFLEET_KEEP_JOB_DIR_SECONDS: '-1' }, 'EDGEFLEET_KEEP_JOB_DIR_SECONDS'],
+    [{ EDGEFLEET_RESULTS_QUEUE_URL: 'not a url' }, 'EDGEFLEET_RESULTS_QUEUE_URL: expected an http(s) URL'],
+    [{ EDGEFLEET_WEBHOOK_SECRET: 'short' }, 'EDGEFLEET_WEBHOOK_SECRET: at least 16 characters'],
   ])('refuses %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
+  });
+  it('never echoes a secret in the error', () => {
+    let message = '';
+    try {
+      loadConfig({ EDGEFLEET_WEBHOOK_SECRET: 'hunter2' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('EDGEFLEET_WEBHOOK_SECRET');
+    expect(message).not.toContain('hunter2');
   });
 });

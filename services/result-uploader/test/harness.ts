@@ -17,6 +17,7 @@ import {
 } from '@edgefleet/contracts';
 import { createMetricsRegistry, type Redis, transitionJob } from '@edgefleet/service-kit';
 import { logSink } from '@edgefleet/testkit';
+import type { Registry } from 'prom-client';
 import { loadConfig } from '../src/config.js';
 import { createUploader, type Uploader } from '../src/uploader.js';
 
@@ -149,6 +150,7 @@ export function tempDataDir(): string {
 
 export interface ServiceUnderTest {
   uploader: Uploader;
+  registry: Registry;
   logs: ReturnType<typeof logSink>;
   stop(): Promise<void>;
 }
@@ -171,11 +173,8 @@ export function startUploader(env: Record<string, string>): ServiceUnderTest {
     ...env,
   });
   const logs = logSink('debug', { service: 'result-uploader' });
-  const uploader = createUploader(config, {
-    logger: logs.logger,
-    registry: createMetricsRegistry('result-uploader'),
-    blockMs: 100,
-  });
+  const registry = createMetricsRegistry('result-uploader');
+  const uploader = createUploader(config, { logger: logs.logger, registry, blockMs: 100 });
   uploader.start();
-  return { uploader, logs, stop: () => uploader.close(3000) };
+  return { uploader, registry, logs, stop: () => uploader.close(3000) };
 }

@@ -124,27 +124,16 @@ describe('result-uploader process', () => {
     expect(p.output()).not.toMatch(/\n\s+at /);
   });
 
+  // One process per kind of problem; every variable's rules are in config.test.ts (in-process, fast).
   it.each([
     [
       { EDGEFLEET_WEBHOOK_URL: 'https://server.example/hook' },
       /EDGEFLEET_WEBHOOK_SECRET: required when EDGEFLEET_WEBHOOK_URL/,
     ],
     [
-      {
-        EDGEFLEET_WEBHOOK_URL: 'http://server.example/hook',
-        EDGEFLEET_WEBHOOK_SECRET: 'a-long-enough-secret',
-      },
-      /EDGEFLEET_WEBHOOK_URL: http:\/\/ needs EDGEFLEET_WEBHOOK_ALLOW_HTTP=true/,
-    ],
-    [{ EDGEFLEET_WEBHOOK_URL: 'ftp://x' }, /EDGEFLEET_WEBHOOK_URL: expected an http\(s\) URL/],
-    [
       { EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: 'ok.example,bad host!' },
       /EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: a host name/,
     ],
-    [{ EDGEFLEET_UPLOAD_PART_SIZE_MIB: '1' }, /EDGEFLEET_UPLOAD_PART_SIZE_MIB: .*5/],
-    [{ EDGEFLEET_S3_FORCE_PATH_STYLE: 'maybe' }, /EDGEFLEET_S3_FORCE_PATH_STYLE: expected true or false/],
-    [{ EDGEFLEET_KEEP_JOB_DIR_SECONDS: '-1' }, /EDGEFLEET_KEEP_JOB_DIR_SECONDS/],
-    [{ EDGEFLEET_RESULTS_QUEUE_URL: 'not a url' }, /EDGEFLEET_RESULTS_QUEUE_URL: expected an http\(s\) URL/],
   ])('refuses bad configuration %o with a clear message', async (env, message) => {
     const p = startServiceProcess(entry, { env: env as Record<string, string> });
     expect(await p.exited).toBe(2);
@@ -185,7 +174,7 @@ describe('result-uploader process', () => {
         jobMessage(jobId, { output: { uri: `s3://${BUCKET}/big/` } }),
       );
       await addResult(client, names, resultsEntry(jobId, { jobDir }));
-      const rec = await waitTerminal(names, jobId, 25_000);
+      const rec = await waitTerminal(names, jobId, 45_000);
       const after = memoryOf(p.proc.pid!);
       expect(rec.state).toBe('SUCCEEDED');
       const head = await s3.send(
@@ -222,7 +211,7 @@ describe('result-uploader process', () => {
       await p.stop('SIGKILL');
       await proxy.close();
     }
-  });
+  }, 60_000); // bounded well above the ~5 s it takes, for a loaded shared machine
 
   it('after kill -9 mid-upload, a restart uploads the job and notifies it once', async () => {
     const proxy = await startFaultProxy(emu.endpoint);
@@ -246,7 +235,10 @@ describe('result-uploader process', () => {
     let p: ServiceProcess = startServiceProcess(entry, { env });
     try {
       await held.waitForHits(1, 15_000); // the upload is provably in flight
-      expect((await readRecord(client, names, jobId))?.state).toBe('UPLOADING');
+      expect(await readRecord(client, names, jobId)).toMatchObject({
+        state: 'UPLOADING',
+        notifyStatus: 'pending',
+      });
       p.proc.kill('SIGKILL');
       expect(await p.exited).toBe('SIGKILL');
       held.remove();
@@ -283,7 +275,7 @@ describe('result-uploader process', () => {
       await p.stop('SIGKILL');
       await proxy.close();
     }
-  });
+  }, 60_000);
 
   it('reports not-ready while Redis is unreachable', async () => {
     const port = await freePort();

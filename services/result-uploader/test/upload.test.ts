@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   encodeEntry,
   fieldsToRecord,
@@ -62,7 +62,12 @@ beforeAll(async () => {
   emu.createBucket(BUCKET);
   Object.assign(process.env, emu.env());
   s3 = emu.s3();
-  sqs = emu.sqs();
+  sqs = new SQSClient({
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: emu.credentials,
+    useQueueUrlAsEndpoint: false,
+  });
   redis = redisServer.client();
 });
 afterEach(async () => {
@@ -73,6 +78,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   redis.disconnect();
+  sqs.destroy();
   await Promise.all([redisServer.stop(), emu.stop(), hook.close()]);
 });
 
@@ -254,6 +260,20 @@ describe('uploading a job with files', () => {
     // The folder goes right after the final transition (the record is observed first).
     await eventually(() => !existsSync(jobDir), { what: 'job folder deleted' });
     await eventually(() => c.svc.uploader.consumer.stats.acked === 1);
+    const metrics = await c.svc.registry.getMetricsAsJSON();
+    const bytes = metrics.find((m) => m.name === 'edgefleet_uploader_uploaded_bytes_total');
+    const fileBytes = Object.values(files).reduce<number>((n, f) => n + Buffer.byteLength(f), 0);
+    expect(bytes?.values.find((v) => v.labels.kind === 'file')?.value).toBe(fileBytes);
+    const latency = metrics.find((m) => m.name === 'edgefleet_uploader_notification_latency_seconds');
+    expect(
+      latency?.values.some((v) => v.labels.channel === 'webhook' && v.labels.outcome === 'delivered'),
+    ).toBe(true);
+    expect(c.svc.logs.find((l) => l.msg === 'job finished')).toMatchObject({
+      jobId,
+      state: 'SUCCEEDED',
+      component: 'processor',
+    });
+    expect(c.svc.logs.text()).not.toContain(SECRET);
   });
 
   it('finishes a job left in UPLOADING by a crash, overwriting what the first attempt wrote', async () => {
@@ -353,6 +373,38 @@ describe('uploading a job with files', () => {
     const rec = await terminal(c, jobId);
     expect(rec).toMatchObject({ state: 'FAILED', reason: 'UPLOAD_FAILED', notifyStatus: 'delivered' });
     expect(c.svc.uploader.consumer.stats.retried).toBe(1);
+    expect(await pendingCount(c)).toBe(0);
+  });
+});
+
+describe('shutdown', () => {
+  it('hands an in-flight upload back on stop; the next instance finishes it', async () => {
+    const proxy = await withProxy();
+    const held = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'hold' } });
+    const c = setup();
+    const jobId = uniqueId();
+    const jobDir = join(c.dataDir, 'jobs', jobId);
+    writeJobFiles(jobDir, { 'output/a.txt': 'a' });
+    await createRunningJob(redis, c.names, jobId, jobMessage(jobId, { notify: { webhook: hook.url } }));
+    await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    await held.waitForHits(1);
+    await running.pop()!.stop(); // in-flight request aborted, entry left pending
+    await eventually(() => proxy.heldCount === 0, { what: 'held request abandoned' });
+    expect(c.svc.uploader.consumer.stats.retried).toBe(1);
+    expect(await pendingCount(c)).toBe(1);
+    expect((await readRecord(redis, c.names, jobId))?.state).toBe('UPLOADING');
+    held.remove();
+    const next = startUploader({
+      EDGEFLEET_REDIS_URL: redisServer.url,
+      EDGEFLEET_REDIS_PREFIX: c.names.prefix,
+      EDGEFLEET_DATA_DIR: c.dataDir,
+      EDGEFLEET_OUTPUT_BUCKETS: BUCKET,
+      EDGEFLEET_RESULTS_QUEUE_URL: c.queueUrl,
+    });
+    running.push(next);
+    const rec = await terminal(c, jobId);
+    expect(rec).toMatchObject({ state: 'SUCCEEDED', notifyStatus: 'delivered' });
+    expect(hooksFor(jobId)).toHaveLength(1);
     expect(await pendingCount(c)).toBe(0);
   });
 });
@@ -544,6 +596,29 @@ describe('webhook delivery', () => {
     // Once delivered, later sweeps leave it alone (the first call waits out a sweep still running).
     await c.svc.uploader.sweeper.runOnce();
     expect(await c.svc.uploader.sweeper.runOnce()).toMatchObject({ resent: 0 });
+  });
+
+  it('does not follow a webhook redirect (no SSRF through a 30x) and does not retry a 4xx before the sweep', async () => {
+    const c = setup();
+    const jobId = uniqueId();
+    hook.answer = ({ headers }) => (String(headers['idempotency-key']).startsWith(jobId) ? 302 : 200);
+    await transitionJob(redis, c.names, {
+      jobId,
+      to: 'REJECTED',
+      by: 'job-receiver',
+      reason: 'UNSAFE_PATH',
+      now: Date.now(),
+      set: { message: JSON.stringify(jobMessage(jobId, { notify: { webhook: hook.url } })) },
+    });
+    await addResult(
+      redis,
+      c.names,
+      resultsEntry(jobId, { state: 'REJECTED', reason: 'UNSAFE_PATH', hasFiles: false }),
+    );
+    const rec = await terminal(c, jobId);
+    expect(rec.notifyStatus).toBe('undelivered');
+    expect(rec.notifyDetail).toContain('webhook: webhook answered HTTP 302 (1 attempt)');
+    expect(hooksFor(jobId)).toHaveLength(1);
   });
 
   it('notifies RUNNING with the node name when the job asks, and not otherwise', async () => {

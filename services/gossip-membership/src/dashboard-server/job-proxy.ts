@@ -38,19 +38,28 @@ export interface JobProxyOptions {
   headersTimeoutMs?: number;
 }
 
-export function createJobProxy(o: JobProxyOptions) {
+export interface JobProxy {
+  handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>;
+  /** Aborts every request in flight (server shutdown: a followed log stream would hold it open). */
+  closeAll(): void;
+}
+
+export function createJobProxy(o: JobProxyOptions): JobProxy {
+  const inFlight = new Set<AbortController>();
   const base = new URL(o.target);
   const prefix = base.pathname.replace(/\/+$/, '');
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   const headersTimeoutMs = o.headersTimeoutMs ?? 10_000;
 
-  return async function proxy(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  async function handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const body = req.body instanceof Buffer ? req.body : undefined;
     const headers = endToEnd(req.headers);
     if (body) headers['content-length'] = String(body.length);
     const ac = new AbortController();
+    inFlight.add(ac);
     // The client went away before the response was complete: stop the upstream request.
     reply.raw.on('close', () => {
+      inFlight.delete(ac);
       if (!reply.raw.writableFinished) ac.abort();
     });
 
@@ -81,7 +90,11 @@ export function createJobProxy(o: JobProxyOptions) {
         },
       );
       const timer = setTimeout(() => {
-        fail(504, 'JOB_API_TIMEOUT', `the job API at ${base.origin} sent no response within ${headersTimeoutMs} ms`);
+        fail(
+          504,
+          'JOB_API_TIMEOUT',
+          `the job API at ${base.origin} sent no response within ${headersTimeoutMs} ms`,
+        );
         upstream.destroy();
       }, headersTimeoutMs);
       timer.unref();
@@ -96,5 +109,13 @@ export function createJobProxy(o: JobProxyOptions) {
       });
       upstream.end(body);
     });
+  }
+
+  return {
+    handle,
+    closeAll: () => {
+      for (const ac of inFlight) ac.abort();
+      inFlight.clear();
+    },
   };
 }

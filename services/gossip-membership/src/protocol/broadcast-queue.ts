@@ -15,6 +15,15 @@
 //
 // The queue is generic over the message type and measures messages with an injected size
 // function, so it does not depend on the codec. The engine passes the encoded length.
+//
+// Indexing (memberlist uses a btree for the same reason): a named message is found through a
+// Map, and entries are kept in one array per transmit count ("tier"), each sorted by (size desc,
+// id desc). getBroadcasts makes ONE pass per tier: because the free budget only shrinks, an entry
+// skipped as too large stays too large, so the single pass takes exactly what "take the first
+// that fits, retry the tier" takes; a tier is left as soon as the budget is below its smallest
+// entry. Cost per call: O(tiers + entries looked at + taken × log) instead of sorting the whole
+// queue — at 1000 nodes a queue holds ~1000 alives during a join storm, and every ping, ack and
+// gossip packet asks it. test/broadcast-queue.test.ts checks it against the plain version.
 
 import { retransmitLimit } from './math.js';
 
@@ -36,8 +45,17 @@ interface Entry<T> {
   onFinished: (() => void) | undefined;
 }
 
+/** Send order inside a tier: larger first, then newer (higher id) first. */
+const before = <T>(a: Entry<T>, b: Entry<T>): boolean =>
+  a.size > b.size || (a.size === b.size && a.id > b.id);
+
 export class BroadcastQueue<T> {
-  #entries: Entry<T>[] = [];
+  /** transmits → entries with that count, sorted by `before`. */
+  readonly #tiers = new Map<number, Entry<T>[]>();
+  /** Tier keys, ascending. */
+  #tierKeys: number[] = [];
+  readonly #byName = new Map<string, Entry<T>>();
+  #count = 0;
   #idGen = 0;
 
   constructor(private readonly options: BroadcastQueueOptions<T>) {}
@@ -49,20 +67,21 @@ export class BroadcastQueue<T> {
   queue(message: T, name?: string, onFinished?: () => void): void {
     this.#idGen += 1;
     if (name !== undefined) {
-      const old = this.#entries.findIndex((e) => e.name === name);
-      if (old >= 0) {
-        const [removed] = this.#entries.splice(old, 1);
-        removed?.onFinished?.();
+      const old = this.#byName.get(name);
+      if (old !== undefined) {
+        this.#remove(old);
+        old.onFinished?.();
       }
     }
-    this.#entries.push({
+    const entry: Entry<T> = {
       message,
       name,
       size: this.options.size(message),
       id: this.#idGen,
       transmits: 0,
       onFinished,
-    });
+    };
+    this.#insert(entry);
   }
 
   /**
@@ -70,74 +89,115 @@ export class BroadcastQueue<T> {
    * message (2 for a compound part). Each message returned counts as one transmission.
    */
   getBroadcasts(overhead: number, limit: number): T[] {
-    if (this.#entries.length === 0) return [];
+    if (this.#count === 0) return [];
     const transmitLimit = retransmitLimit(this.options.retransmitMult, this.options.numNodes());
-    const ordered = [...this.#entries].sort(
-      (a, b) => a.transmits - b.transmits || b.size - a.size || b.id - a.id,
-    );
-    const taken = new Set<Entry<T>>();
+    const taken: Entry<T>[] = [];
     const out: T[] = [];
     let used = 0;
-    const minTr = ordered[0]?.transmits ?? 0;
-    const maxTr = ordered[ordered.length - 1]?.transmits ?? 0;
-    for (let tier = minTr; tier <= maxTr; ) {
-      const free = limit - used - overhead;
-      if (free <= 0) break;
-      const keep = ordered.find((e) => e.transmits === tier && !taken.has(e) && e.size <= free);
-      if (keep === undefined) {
-        tier += 1;
-        continue;
+    walk: for (const key of this.#tierKeys) {
+      const tier = this.#tiers.get(key) as Entry<T>[];
+      const smallest = (tier[tier.length - 1] as Entry<T>).size;
+      for (const e of tier) {
+        const free = limit - used - overhead;
+        if (free <= 0) break walk;
+        if (free < smallest) break;
+        if (e.size > free) continue;
+        taken.push(e);
+        used += overhead + e.size;
+        out.push(e.message);
       }
-      taken.add(keep);
-      used += overhead + keep.size;
-      out.push(keep.message);
     }
+    if (taken.length === 0) return out;
     // Count the transmissions after the walk (memberlist reinserts after the loop).
+    const finished: Entry<T>[] = [];
+    for (const e of taken) this.#remove(e);
     for (const e of taken) {
       e.transmits += 1;
-      if (e.transmits >= transmitLimit) {
-        this.#remove(e);
-        e.onFinished?.();
-      }
+      if (e.transmits >= transmitLimit) finished.push(e);
+      else this.#insert(e);
     }
+    if (this.#count === 0) this.#idGen = 0;
+    for (const e of finished) e.onFinished?.();
     return out;
   }
 
   /** Number of queued messages. */
   get length(): number {
-    return this.#entries.length;
+    return this.#count;
   }
 
   /** Queued messages in send order (fewest transmissions, largest, newest first); for inspection. */
   peek(): T[] {
-    return [...this.#entries]
-      .sort((a, b) => a.transmits - b.transmits || b.size - a.size || b.id - a.id)
-      .map((e) => e.message);
+    const out: T[] = [];
+    for (const key of this.#tierKeys) for (const e of this.#tiers.get(key) as Entry<T>[]) out.push(e.message);
+    return out;
   }
 
   /** Drops everything, finishing each message. */
   reset(): void {
-    const all = this.#entries;
-    this.#entries = [];
+    const all: Entry<T>[] = [];
+    for (const key of this.#tierKeys) all.push(...(this.#tiers.get(key) as Entry<T>[]));
+    all.sort((a, b) => a.id - b.id);
+    this.#tiers.clear();
+    this.#tierKeys = [];
+    this.#byName.clear();
+    this.#count = 0;
     this.#idGen = 0;
     for (const e of all) e.onFinished?.();
   }
 
   /** Keeps at most `maxRetain` messages, dropping the most-transmitted/smallest/oldest first. */
   prune(maxRetain: number): void {
-    while (this.#entries.length > maxRetain) {
-      const worst = [...this.#entries].sort(
-        (a, b) => b.transmits - a.transmits || a.size - b.size || a.id - b.id,
-      )[0];
-      if (worst === undefined) break;
+    while (this.#count > maxRetain) {
+      const key = this.#tierKeys[this.#tierKeys.length - 1] as number;
+      const tier = this.#tiers.get(key) as Entry<T>[];
+      const worst = tier[tier.length - 1] as Entry<T>;
       this.#remove(worst);
+      if (this.#count === 0) this.#idGen = 0;
       worst.onFinished?.();
     }
   }
 
-  #remove(entry: Entry<T>): void {
-    const i = this.#entries.indexOf(entry);
-    if (i >= 0) this.#entries.splice(i, 1);
-    if (this.#entries.length === 0) this.#idGen = 0;
+  #insert(e: Entry<T>): void {
+    let tier = this.#tiers.get(e.transmits);
+    if (tier === undefined) {
+      tier = [];
+      this.#tiers.set(e.transmits, tier);
+      const keys = this.#tierKeys;
+      let k = keys.length;
+      while (k > 0 && (keys[k - 1] as number) > e.transmits) k--;
+      keys.splice(k, 0, e.transmits);
+    }
+    // binary search for the first element e goes before
+    let lo = 0;
+    let hi = tier.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(tier[mid] as Entry<T>, e)) lo = mid + 1;
+      else hi = mid;
+    }
+    tier.splice(lo, 0, e);
+    if (e.name !== undefined) this.#byName.set(e.name, e);
+    this.#count += 1;
+  }
+
+  #remove(e: Entry<T>): void {
+    const tier = this.#tiers.get(e.transmits);
+    if (tier === undefined) return;
+    let lo = 0;
+    let hi = tier.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(tier[mid] as Entry<T>, e)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (tier[lo] !== e) return;
+    tier.splice(lo, 1);
+    if (tier.length === 0) {
+      this.#tiers.delete(e.transmits);
+      this.#tierKeys.splice(this.#tierKeys.indexOf(e.transmits), 1);
+    }
+    if (e.name !== undefined && this.#byName.get(e.name) === e) this.#byName.delete(e.name);
+    this.#count -= 1;
   }
 }

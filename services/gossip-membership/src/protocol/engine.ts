@@ -83,6 +83,14 @@ export interface EngineOptions {
   packetOverhead?: number;
   /** Opaque user state sent in push/pulls (memberlist Delegate.LocalState). Default empty. */
   localUserState?: (join: boolean) => Uint8Array;
+  /**
+   * Warm start: peers known alive from the start, applied like received alive messages but NOT
+   * gossiped (the broadcast queue starts empty, our own alive included) and without events.
+   * For restoring a snapshot or simulating an already-converged cluster (bench/simulate.ts):
+   * without it, N nodes joining at once cost ~retransmitLimit × N² message receptions.
+   * memberlist has no equivalent. Default none.
+   */
+  knownMembers?: readonly Alive[];
 }
 
 export interface OutPacket {
@@ -223,6 +231,10 @@ export class Engine {
       vsn: buildVsn(this.config),
     };
     this.#members.aliveNode(alive, options.now, true);
+    if (options.knownMembers !== undefined && options.knownMembers.length > 0) {
+      for (const a of options.knownMembers) if (a.node !== this.name) this.#members.aliveNode(a, options.now);
+      this.#queue.reset();
+    }
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -378,14 +390,14 @@ export class Engine {
 
   #end(): Ready {
     const out = this.#out;
-    out.probes.push(...this.#prober.results.splice(0));
+    if (this.#prober.results.length > 0) out.probes.push(...this.#prober.results.splice(0));
     out.nextDeadline = Math.min(
       this.#prober.nextDeadline(),
       this.#pushPull.nextDeadline(),
       this.#nextGossipAt,
       this.#members.nextSuspicionDeadline() ?? Number.POSITIVE_INFINITY,
     );
-    this.#out = emptyReady();
+    // No fresh Ready here: #begin() installs one before the next call can push into it.
     return out;
   }
 

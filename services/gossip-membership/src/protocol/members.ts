@@ -173,7 +173,9 @@ export class MemberTable {
     if (this.leaving && isLocalName) return;
 
     if (a.vsn.length >= 3) {
-      const [pMin = 0, pMax = 0] = a.vsn;
+      // indexed, not destructured: a Uint8Array destructures through its iterator (hot path)
+      const pMin = a.vsn[0] ?? 0;
+      const pMax = a.vsn[1] ?? 0;
       if (pMin === 0 || pMax === 0 || pMin > pMax) return;
     }
 

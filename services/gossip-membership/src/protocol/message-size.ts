@@ -8,7 +8,13 @@
 import type { Message } from './messages.js';
 
 function str(s: string): number {
-  const n = Buffer.byteLength(s, 'utf8');
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      n = Buffer.byteLength(s, 'utf8');
+      break;
+    }
+  }
   return n < 32 ? 1 + n : n < 256 ? 2 + n : n < 65_536 ? 3 + n : 5 + n;
 }
 function bin(b: Uint8Array | null | undefined): number {
@@ -20,9 +26,17 @@ function uint(v: number): number {
   return v < 128 ? 1 : v < 256 ? 2 : v < 65_536 ? 3 : 5;
 }
 /** fixmap header + the keys (fixstr) of the fields present. */
-function map(keys: string[]): number {
+function map(keys: readonly string[]): number {
   return 1 + keys.reduce((sum, k) => sum + 1 + k.length, 0);
 }
+// Precomputed once: estimateSize runs for every queued broadcast and every piggyback decision.
+const MAP_PING = map(['Node', 'SeqNo']);
+const MAP_INDIRECT = map(['Nack', 'Node', 'Port', 'SeqNo', 'Target']);
+const MAP_ACK = map(['Payload', 'SeqNo']);
+const MAP_NACK = map(['SeqNo']);
+const MAP_SUSPECT = map(['From', 'Incarnation', 'Node']);
+const MAP_ALIVE = map(['Addr', 'Incarnation', 'Meta', 'Node', 'Port', 'Vsn']);
+const MAP_ERR = map(['Error']);
 function source(b: { sourceAddr?: Uint8Array; sourcePort?: number; sourceNode?: string }): number {
   let n = 0;
   if (b.sourceAddr !== undefined && b.sourceAddr.length > 0) n += 1 + 'SourceAddr'.length + bin(b.sourceAddr);
@@ -34,11 +48,11 @@ function source(b: { sourceAddr?: Uint8Array; sourcePort?: number; sourceNode?: 
 export function estimateSize(m: Message): number {
   switch (m.type) {
     case 'ping':
-      return 1 + map(['Node', 'SeqNo']) + str(m.body.node) + uint(m.body.seqNo) + source(m.body);
+      return 1 + MAP_PING + str(m.body.node) + uint(m.body.seqNo) + source(m.body);
     case 'indirectPing':
       return (
         1 +
-        map(['Nack', 'Node', 'Port', 'SeqNo', 'Target']) +
+        MAP_INDIRECT +
         1 +
         str(m.body.node) +
         uint(m.body.port) +
@@ -47,22 +61,16 @@ export function estimateSize(m: Message): number {
         source(m.body)
       );
     case 'ackResp':
-      return 1 + map(['Payload', 'SeqNo']) + bin(m.body.payload) + uint(m.body.seqNo);
+      return 1 + MAP_ACK + bin(m.body.payload) + uint(m.body.seqNo);
     case 'nackResp':
-      return 1 + map(['SeqNo']) + uint(m.body.seqNo);
+      return 1 + MAP_NACK + uint(m.body.seqNo);
     case 'suspect':
     case 'dead':
-      return (
-        1 +
-        map(['From', 'Incarnation', 'Node']) +
-        str(m.body.from) +
-        uint(m.body.incarnation) +
-        str(m.body.node)
-      );
+      return 1 + MAP_SUSPECT + str(m.body.from) + uint(m.body.incarnation) + str(m.body.node);
     case 'alive':
       return (
         1 +
-        map(['Addr', 'Incarnation', 'Meta', 'Node', 'Port', 'Vsn']) +
+        MAP_ALIVE +
         bin(m.body.addr) +
         uint(m.body.incarnation) +
         bin(m.body.meta) +
@@ -73,6 +81,6 @@ export function estimateSize(m: Message): number {
     case 'user':
       return 1 + m.body.length;
     case 'err':
-      return 1 + map(['Error']) + str(m.body.error);
+      return 1 + MAP_ERR + str(m.body.error);
   }
 }

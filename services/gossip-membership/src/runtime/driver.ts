@@ -36,6 +36,8 @@ export interface DriverOptions {
   logger: Logger;
   meta?: Uint8Array | null;
   metrics?: GossipMetrics;
+  /** Default bound of leave(), ms (memberlist Leave's timeout). */
+  leaveTimeoutMs?: number;
   /** Seed of the engine's random source (default: random). */
   seed?: number;
 }
@@ -83,6 +85,7 @@ export class Driver implements MembershipView {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryWake: (() => void) | undefined;
   readonly #joinWaiters = new Map<number, (error: string | null) => void>();
+  readonly #changeListeners = new Set<() => void>();
 
   private constructor(o: DriverOptions, port: GossipPort, advertise: Endpoint) {
     this.#o = o;
@@ -97,6 +100,7 @@ export class Driver implements MembershipView {
       now: monotonic(),
       meta: o.meta ?? null,
       ...(o.codec.sizeOf ? { sizeOf: o.codec.sizeOf } : {}),
+      packetOverhead: o.codec.packetOverhead ?? 0,
     });
     port.udp.onPacket((data, from) => this.#onPacket(data, from));
     port.udp.onSendError((err, to) =>
@@ -144,7 +148,7 @@ export class Driver implements MembershipView {
    * memberlist Leave: broadcast dead-about-self and wait until it has been sent transmitLimit
    * times, or `timeoutMs`. The node keeps answering pings until close().
    */
-  leave(timeoutMs = 3000): Promise<void> {
+  leave(timeoutMs = this.#o.leaveTimeoutMs ?? 3000): Promise<void> {
     if (this.#leaveDone) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -208,6 +212,16 @@ export class Driver implements MembershipView {
     this.#apply(this.engine.updateMeta(meta, monotonic()));
   }
 
+  /**
+   * Membership change notifications (the dashboard's MemberEvents): `listener` runs after every
+   * engine output that carried member events (join, update, alive, suspect, dead, left, conflict).
+   * Returns the unsubscribe function.
+   */
+  on(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
   /** Stops timers and closes the sockets; sends nothing (memberlist Shutdown). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -256,6 +270,14 @@ export class Driver implements MembershipView {
     }
     for (const p of ready.probes)
       metrics?.probes.inc({ result: p.ok ? (p.via === 'tcp' ? 'tcp' : 'ack') : 'failed' });
+    if (ready.events.length > 0)
+      for (const l of this.#changeListeners) {
+        try {
+          l();
+        } catch (err) {
+          this.#log.error({ err: { message: (err as Error).message } }, 'member change listener failed');
+        }
+      }
     if (ready.leaveComplete) {
       this.#leaveDone = true;
       for (const w of this.#leaveWaiters.splice(0)) w();
@@ -382,11 +404,13 @@ export class Driver implements MembershipView {
         f = await s.readFrame(codec.parseStream, this.engine.config.tcpTimeoutMs);
       } catch (err) {
         const e = err as Error & { code?: string };
-        this.#drop(
-          e.code === 'TOO_LARGE' ? 'too_large' : e.code === 'PARSE' ? 'decode' : 'stream',
-          e.message,
-          s.remote,
-        );
+        const reason =
+          e.code === 'TOO_LARGE'
+            ? 'too_large'
+            : e.code === 'PARSE'
+              ? (codec.streamDropReason?.(e.message) ?? 'decode')
+              : 'stream';
+        this.#drop(reason, e.message, s.remote);
         if (e.code === 'PARSE' || e.code === 'TOO_LARGE')
           await s.write(codec.encodeStream({ type: 'err', value: { error: e.message } })).catch(() => {});
         return;

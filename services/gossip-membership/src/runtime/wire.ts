@@ -32,4 +32,8 @@ export interface WireCodec {
   parseStream: FrameParser<StreamFrame>;
   /** Exact encoded size of a message (the engine's piggyback budget); an estimate when absent. */
   sizeOf?: (message: Message) => number;
+  /** Bytes every UDP packet loses to label and encryption (the engine's budget), default 0. */
+  packetOverhead?: number;
+  /** The drop reason of a stream parse failure (its `reason` text); 'decode' when absent. */
+  streamDropReason?: (reason: string) => DropReason;
 }

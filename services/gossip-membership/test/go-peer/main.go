@@ -18,6 +18,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -172,6 +173,8 @@ func main() {
 	httpAddr := flag.String("http", "127.0.0.1:0", "HTTP status interface address")
 	meta := flag.String("meta", "", "node meta (a string)")
 	quiet := flag.Bool("quiet", false, "discard memberlist's own log lines")
+	keyText := flag.String("key-text", "", "encryption key: ASCII secret zero-padded to 24 bytes (AES-192)")
+	keyB64 := flag.String("key", "", "encryption key: base64 of 16, 24 or 32 bytes")
 	flag.Parse()
 	if *name == "" {
 		fmt.Fprintln(os.Stderr, "go-peer: -name is required")
@@ -201,6 +204,19 @@ func main() {
 		conf.AdvertisePort = *advertisePort
 	}
 	conf.Delegate = &metaDelegate{meta: []byte(*meta)}
+	if *keyText != "" {
+		key := make([]byte, 24)
+		copy(key, *keyText)
+		conf.SecretKey = key
+	}
+	if *keyB64 != "" {
+		key, err := base64.StdEncoding.DecodeString(*keyB64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go-peer: -key: %v\n", err)
+			os.Exit(2)
+		}
+		conf.SecretKey = key
+	}
 	var logOut io.Writer = os.Stderr
 	if *quiet {
 		logOut = ioutil.Discard

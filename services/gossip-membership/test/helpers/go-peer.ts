@@ -5,7 +5,6 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { eventually } from '@edgefleet/testkit';
 
 const run = promisify(execFile);
 const sourceDir = fileURLToPath(new URL('../go-peer/', import.meta.url));
@@ -65,6 +64,8 @@ export interface GoPeerOptions {
   join?: string[];
   profile?: 'local' | 'lan' | 'wan';
   meta?: string;
+  /** Encryption key as the legacy ASCII secret (zero-padded to 24 bytes). */
+  keyText?: string;
   /** Pass memberlist's log lines through to this process's stderr (debugging). */
   verbose?: boolean;
 }
@@ -100,20 +101,32 @@ export async function startGoPeer(o: GoPeerOptions): Promise<GoPeer> {
   if (o.advertise) args.push(`-advertise=${o.advertise}`);
   if (o.join?.length) args.push(`-join=${o.join.join(',')}`);
   if (o.meta) args.push(`-meta=${o.meta}`);
+  if (o.keyText) args.push(`-key-text=${o.keyText}`);
   if (!o.verbose) args.push('-quiet');
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', o.verbose ? 'inherit' : 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const ready = await eventually(
-    () => {
-      if (proc.exitCode !== null) throw new Error(`go-peer ${o.name} exited: ${out}`);
+  // The ready line, or the exit (a failed join exits 1 at once): whichever comes first.
+  const ready = await new Promise<{ http: number; addr: string; port: number }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`go-peer ${o.name} not ready within 10 s: ${out}`));
+    }, 10_000);
+    const check = () => {
       const line = out.split('\n').find((l) => l.includes('"event":"ready"'));
-      return line ? (JSON.parse(line) as { http: number; addr: string; port: number }) : undefined;
-    },
-    { timeoutMs: 10_000, what: `go-peer ${o.name} ready` },
-  );
+      if (!line) return;
+      clearTimeout(timer);
+      proc.stdout?.off('data', check);
+      resolve(JSON.parse(line) as { http: number; addr: string; port: number });
+    };
+    proc.stdout?.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`go-peer ${o.name} exited (${code}): ${out}`));
+    });
+  });
   const base = `http://127.0.0.1:${ready.http}`;
   const members = async (): Promise<GoMember[]> => {
     const r = await fetch(`${base}/members`);

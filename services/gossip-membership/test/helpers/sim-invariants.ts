@@ -17,8 +17,8 @@
 // Full (checkAll, at small N after every step): I2 on every engine's own record, and I3 on every
 // view (a dead record of a healthy node whose stateChange is inside the healthy window).
 
-import type { MemberEvent } from '../../src/protocol/members.js';
 import { suspicionTimeout } from '../../src/protocol/math.js';
+import type { MemberEvent } from '../../src/protocol/members.js';
 import type { ScaleSim } from './sim-scale.js';
 
 export interface InvariantOptions {
@@ -113,7 +113,12 @@ export class InvariantChecker {
       for (const v of e.allNodes()) {
         if (v.state !== 'dead') continue;
         const t = s.indexOf(v.name);
-        if (t >= 0 && t !== o && this.healthy(o, t, time) && v.stateChange > (s.disruptedAt[t] as number) + this.#window)
+        if (
+          t >= 0 &&
+          t !== o &&
+          this.healthy(o, t, time) &&
+          v.stateChange > (s.disruptedAt[t] as number) + this.#window
+        )
           this.#violate(`${time}: ${me.name} believes healthy ${v.name} dead`);
       }
     }

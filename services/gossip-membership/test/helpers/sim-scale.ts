@@ -28,11 +28,11 @@
 // payload before compression, CRC, encryption, label and IP/UDP headers. Streams counted apart.
 
 import type { Address } from '../../src/protocol/address.js';
-import { lanConfig, type ProtocolConfig } from '../../src/protocol/config.js';
+import { buildVsn, lanConfig, type ProtocolConfig } from '../../src/protocol/config.js';
 import { Engine, type Ready } from '../../src/protocol/engine.js';
 import type { MemberEvent } from '../../src/protocol/members.js';
-import type { Message, Ping, PushPull } from '../../src/protocol/messages.js';
 import { estimateSize } from '../../src/protocol/message-size.js';
+import type { Alive, Message, Ping, PushPull } from '../../src/protocol/messages.js';
 import { createRng, type Rng } from '../../src/protocol/prng.js';
 
 export interface ScaleSimOptions {
@@ -55,7 +55,7 @@ export interface StarveOptions {
   tickDelayMs: number;
 }
 
-const enum Kind {
+enum Kind {
   Wake = 0,
   Deliver = 1,
   PushPullArrive = 2,
@@ -251,8 +251,43 @@ export class ScaleSim {
     this.#wakeAt[i] = Number.POSITIVE_INFINITY;
     this.disruptedAt[i] = this.now;
     this.#apply(i, engine.tick(this.now));
-    if (seeds.length > 0) this.#apply(i, engine.join(seeds.map((s) => simAddress(s)), this.now));
+    if (seeds.length > 0)
+      this.#apply(
+        i,
+        engine.join(
+          seeds.map((s) => simAddress(s)),
+          this.now,
+        ),
+      );
     return engine;
+  }
+
+  /**
+   * Starts nodes `ids` as an already-converged cluster (EngineOptions.knownMembers): each knows
+   * every other one alive at incarnation 1, nothing queued for gossip.
+   */
+  startWarm(ids: readonly number[]): void {
+    const vsn = buildVsn(this.config);
+    const alives: Alive[] = ids.map((i) => {
+      const a = simAddress(i);
+      return { incarnation: 1, node: this.names[i] as string, addr: a.addr, port: a.port, meta: null, vsn };
+    });
+    for (const i of ids) {
+      const engine = new Engine({
+        name: this.names[i] as string,
+        address: simAddress(i),
+        config: this.config,
+        rng: createRng(this.#rng.nextU32()),
+        now: this.now,
+        knownMembers: alives,
+      });
+      this.engines[i] = engine;
+      this.up[i] = true;
+      this.gen[i] = (this.gen[i] as number) + 1;
+      this.#wakeAt[i] = Number.POSITIVE_INFINITY;
+      this.disruptedAt[i] = Number.NEGATIVE_INFINITY; // converged from the start: nothing to recover from
+      this.#apply(i, engine.tick(this.now));
+    }
   }
 
   crash(i: number): void {
@@ -295,7 +330,9 @@ export class ScaleSim {
 
   /** Whether a packet from `a` reaches `b` now (partitions and blocks only). */
   reaches(a: number, b: number): boolean {
-    return this.group[a] === this.group[b] && (this.#blocked.size === 0 || !this.#blocked.has(a * 2_097_152 + b));
+    return (
+      this.group[a] === this.group[b] && (this.#blocked.size === 0 || !this.#blocked.has(a * 2_097_152 + b))
+    );
   }
 
   /** Runs until `time` (inclusive). */
@@ -315,12 +352,27 @@ export class ScaleSim {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  #push(time: number, kind: Kind, node: number, from: number, gen: number, id: number, ok: boolean, payload: unknown): void {
+  #push(
+    time: number,
+    kind: Kind,
+    node: number,
+    from: number,
+    gen: number,
+    id: number,
+    ok: boolean,
+    payload: unknown,
+  ): void {
     this.#heap.push({ time, seq: this.#seq++, kind, node, from, gen, id, ok, payload });
   }
 
   #delay(): number {
     return this.#minDelay + this.#rng.next() * this.#spanDelay;
+  }
+
+  /** Extra handling delay of node i when it is starved (0 otherwise). */
+  #lag(i: number): number {
+    const s = i >= 0 ? this.starved[i] : undefined;
+    return s !== undefined && s.packetDelayMs > 0 ? this.#rng.next() * s.packetDelayMs : 0;
   }
 
   #copy<T>(v: T): T {
@@ -340,7 +392,10 @@ export class ScaleSim {
       case Kind.Deliver: {
         if (!this.up[i]) return;
         this.packetsReceived[i] = (this.packetsReceived[i] as number) + 1;
-        this.#apply(i, (this.engines[i] as Engine).receive(simAddress(ev.from), ev.payload as Message[], this.now));
+        this.#apply(
+          i,
+          (this.engines[i] as Engine).receive(simAddress(ev.from), ev.payload as Message[], this.now),
+        );
         return;
       }
       case Kind.PushPullArrive: {
@@ -358,7 +413,16 @@ export class ScaleSim {
         );
         this.#apply(i, ready);
         this.streamBytes[i] = (this.streamBytes[i] as number) + pushPullBytes(reply);
-        this.#push(this.now + this.#delay(), Kind.PushPullReply, from, i, ev.gen, ev.id, true, this.#copy(reply));
+        this.#push(
+          this.now + this.#delay() + this.#lag(from),
+          Kind.PushPullReply,
+          from,
+          i,
+          ev.gen,
+          ev.id,
+          true,
+          this.#copy(reply),
+        );
         return;
       }
       case Kind.PushPullReply:
@@ -379,7 +443,8 @@ export class ScaleSim {
           this.reaches(from, i) &&
           this.reaches(i, from) &&
           e.handleStreamPing(this.#copy(ping)) !== null;
-        const back = this.now + this.#delay();
+        // a starved node answers its TCP pings as late as its packets, and reads results as late
+        const back = this.now + this.#delay() + this.#lag(i) + this.#lag(from);
         const when = ok && back <= deadline ? back : Math.max(this.now, deadline);
         this.#push(when, Kind.TcpPingResult, from, i, ev.gen, ev.id, ok && back <= deadline, null);
         return;
@@ -409,7 +474,7 @@ export class ScaleSim {
         if (to < 0 || to >= this.size) {
           this.#push(Math.max(this.now, s.deadline), Kind.PushPullFail, i, -1, g, s.id, false, null);
         } else {
-          this.#push(this.now + this.#delay(), Kind.PushPullArrive, to, i, g, s.id, true, {
+          this.#push(this.now + this.#delay() + this.#lag(to), Kind.PushPullArrive, to, i, g, s.id, true, {
             request: this.#copy(s.request),
             deadline: s.deadline,
           });
@@ -417,7 +482,10 @@ export class ScaleSim {
       } else if (to < 0 || to >= this.size) {
         this.#push(Math.max(this.now, s.deadline), Kind.TcpPingResult, i, -1, g, s.id, false, null);
       } else {
-        this.#push(this.now + this.#delay(), Kind.TcpPingArrive, to, i, g, s.id, true, { ping: s.ping, deadline: s.deadline });
+        this.#push(this.now + this.#delay(), Kind.TcpPingArrive, to, i, g, s.id, true, {
+          ping: s.ping,
+          deadline: s.deadline,
+        });
       }
     }
     if (this.up[i]) {
@@ -453,10 +521,16 @@ export class ScaleSim {
     const copies = this.#dup > 0 && this.#rng.next() < this.#dup ? 2 : 1;
     if (copies === 2) this.stats.duplicated += 1;
     for (let c = 0; c < copies; c++) {
-      let at = this.now + this.#delay();
-      const s = this.starved[to];
-      if (s !== undefined && s.packetDelayMs > 0) at += this.#rng.next() * s.packetDelayMs;
-      this.#push(at, Kind.Deliver, to, from, 0, 0, true, this.#copy(messages));
+      this.#push(
+        this.now + this.#delay() + this.#lag(to),
+        Kind.Deliver,
+        to,
+        from,
+        0,
+        0,
+        true,
+        this.#copy(messages),
+      );
     }
   }
 }

@@ -38,6 +38,8 @@ export interface ScenarioOptions {
   maxDelayMs?: number;
   duplicate?: number;
   joinSpreadMs?: number;
+  /** Start all n nodes at 0 as a converged cluster (no join storm); joinSpreadMs is then unused. */
+  warmStart?: boolean;
   starved?: number;
   starve?: StarveOptions;
   starveAtMs?: number;
@@ -84,6 +86,11 @@ export interface ScenarioResult {
   suspicionsOfStarved: number;
   deathsOfStarved: number;
   violations: string[];
+  /** `dead` events anywhere (true and false). */
+  deadEvents: number;
+  /** Running nodes that, at the end, hold every other running node alive or suspect. */
+  completeAtEnd: number;
+  upAtEnd: number;
   stats: ScaleSim['stats'];
 }
 
@@ -108,6 +115,7 @@ export function runScenario(o: ScenarioOptions): ScenarioResult {
   const known = new Int32Array(cap);
   const holders = new Int32Array(cap);
   let checker: InvariantChecker | undefined;
+  let deadEvents = 0;
   const victim = 1 + rng.int(n - 1);
   const joiner = n;
   const failure: ScenarioResult['failure'] = {
@@ -144,8 +152,10 @@ export function runScenario(o: ScenarioOptions): ScenarioResult {
           holders[t] = (holders[t] as number) - 1;
         }
       }
+      if (e.kind === 'dead') deadEvents += 1;
       if (t === victim && time >= failAt) {
-        if (e.kind === 'suspect' && failure.firstSuspectMs === undefined) failure.firstSuspectMs = time - failAt;
+        if (e.kind === 'suspect' && failure.firstSuspectMs === undefined)
+          failure.firstSuspectMs = time - failAt;
         if (e.kind === 'dead' && failure.firstDeadMs === undefined) failure.firstDeadMs = time - failAt;
       }
     },
@@ -170,17 +180,39 @@ export function runScenario(o: ScenarioOptions): ScenarioResult {
 
   type Action = { at: number; run: () => void };
   const actions: Action[] = [];
-  actions.push({ at: 0, run: () => sim.start(0) });
-  starts.forEach((at, k) => {
-    const i = k + 1;
-    actions.push({ at, run: () => sim.start(i, [rng.int(i)]) });
-  });
+  if (o.warmStart === true) {
+    starts.length = 0;
+    actions.push({
+      at: 0,
+      run: () => {
+        sim.startWarm(Array.from({ length: n }, (_, i) => i));
+        for (let a = 0; a < n; a++) {
+          for (let b = 0; b < n; b++) if (a !== b) inView[a * cap + b] = 1;
+          known[a] = n - 1;
+          holders[a] = n - 1;
+        }
+      },
+    });
+  } else {
+    actions.push({ at: 0, run: () => sim.start(0) });
+    starts.forEach((at, k) => {
+      const i = k + 1;
+      actions.push({ at, run: () => sim.start(i, [rng.int(i)]) });
+    });
+  }
   if (starvedSet.length > 0) {
     const s = o.starve ?? { packetDelayMs: 1_500, tickDelayMs: 500 };
-    actions.push({ at: starveAt, run: () => starvedSet.forEach((i) => sim.starve(i, s)) });
+    actions.push({
+      at: starveAt,
+      run: () => {
+        for (const i of starvedSet) sim.starve(i, s);
+      },
+    });
   }
   actions.push({ at: failAt, run: () => sim.crash(victim) });
-  actions.push({ at: joinAt, run: () => sim.start(joiner, [rng.int(n)]) });
+  let joinSeed = rng.int(n);
+  if (joinSeed === victim) joinSeed = (joinSeed + 1) % n;
+  actions.push({ at: joinAt, run: () => sim.start(joiner, [joinSeed]) });
   if (o.partition !== undefined) {
     const p = o.partition;
     actions.push({ at: p.atMs, run: () => sim.partition([partitioned]) });
@@ -233,16 +265,27 @@ export function runScenario(o: ScenarioOptions): ScenarioResult {
       for (let i = 0; i < n && ok; i++) if (sim.up[i] && known[i] !== n - 1) ok = false;
       if (ok) convergedAtMs = t;
     }
-    if (t >= failAt && failure.allDeadMs === undefined && holders[victim] === 0) failure.allDeadMs = t - failAt;
+    if (t >= failAt && failure.allDeadMs === undefined && holders[victim] === 0)
+      failure.allDeadMs = t - failAt;
     if (t >= joinAt && join.allKnowMs === undefined && t > joinAt) {
       let all = true;
-      for (let i = 0; i < n && all; i++) if (sim.up[i] && i !== joiner && inView[i * cap + joiner] !== 1) all = false;
+      for (let i = 0; i < n && all; i++)
+        if (sim.up[i] && i !== joiner && inView[i * cap + joiner] !== 1) all = false;
       if (all) join.allKnowMs = t - joinAt;
     }
     if (t >= nextFull) {
       checker.checkAll(t);
       nextFull += fullEvery;
     }
+  }
+  let upAtEnd = 0;
+  let completeAtEnd = 0;
+  for (let i = 0; i < cap; i++) {
+    if (!sim.up[i]) continue;
+    upAtEnd += 1;
+    let all = true;
+    for (let j = 0; j < cap && all; j++) if (j !== i && sim.up[j] && inView[i * cap + j] !== 1) all = false;
+    if (all) completeAtEnd += 1;
   }
   const a = loadSnap;
   const b = loadEnd;
@@ -269,6 +312,9 @@ export function runScenario(o: ScenarioOptions): ScenarioResult {
     suspicionsOfStarved: checker.suspicionsOfStarved,
     deathsOfStarved: checker.deathsOfStarved,
     violations: checker.violations,
+    deadEvents,
+    completeAtEnd,
+    upAtEnd,
     stats: sim.stats,
   };
 }

@@ -48,8 +48,11 @@ function hasMarker(pid: number, marker: Buffer): boolean {
   return false;
 }
 
-/** Live (non-zombie) pids matching any of the criteria, never this process. */
-export async function scanProcesses(match: ScanMatch): Promise<number[]> {
+/** Live (non-zombie, unless asked) pids matching any of the criteria, never this process. */
+export async function scanProcesses(
+  match: ScanMatch,
+  opts: { includeZombies?: boolean } = {},
+): Promise<number[]> {
   const marker = match.jobId ? Buffer.from(`EDGEFLEET_JOB_ID=${match.jobId}`) : undefined;
   const out: number[] = [];
   let names: string[];
@@ -63,7 +66,7 @@ export async function scanProcesses(match: ScanMatch): Promise<number[]> {
     const pid = Number(n);
     if (pid === process.pid || pid === 1) continue;
     const p = info(pid);
-    if (!p || p.state === 'Z' || p.state === 'X') continue;
+    if (!p || (!opts.includeZombies && (p.state === 'Z' || p.state === 'X'))) continue;
     if (
       (match.pgid !== undefined && p.pgid === match.pgid) ||
       (match.uid !== undefined && p.uid === match.uid) ||

@@ -142,6 +142,16 @@ export async function killJobProcesses(t: KillTarget, maxRounds = 200): Promise<
   return [];
 }
 
+/** Waits until no process of `uid`, zombies included, is left. */
+export async function waitReaped(uid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await scanProcesses({ uid }, { includeZombies: true })).length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+}
+
 async function openLog(path: string) {
   return open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
 }
@@ -167,7 +177,12 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   let stoppedFor: StopReason | undefined;
   let stderrTail = '';
   const counts = { stdout: 0, stderr: 0 };
-  const writes: Promise<unknown>[] = [];
+  // One chain per file: FileHandle writes without a position run in the thread pool and may land out
+  // of order if issued concurrently (`print` under PYTHONUNBUFFERED writes "42" and "\n" separately).
+  const writes: Record<'stdout' | 'stderr', Promise<unknown>> = {
+    stdout: Promise.resolve(),
+    stderr: Promise.resolve(),
+  };
 
   const child = spawn(spec.launcherPython, ['-I', '-S', '-c', LAUNCHER, JSON.stringify(launcherSpec)], {
     cwd: spec.cwd,
@@ -195,7 +210,7 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     const kept = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(0, room));
     counts[name] += chunk.length;
     if (kept.length) {
-      writes.push(file.write(kept).catch(() => undefined));
+      writes[name] = writes[name].then(() => file.write(kept)).catch(() => undefined);
       spec.onOutput?.(name, kept);
       if (name === 'stderr') stderrTail = (stderrTail + kept.toString('utf8')).slice(-4096);
     }
@@ -223,11 +238,18 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   const left = await killJobProcesses(target);
   clearTimeout(graceTimer);
   if (left.length) log.error({ pids: left }, 'job processes survived every kill sweep');
+  // Killed processes count against the job user's RLIMIT_NPROC until they are reaped (by init, as
+  // orphans): wait for that, so the next job of this user starts with its whole allowance.
+  if (target.uid !== undefined && !(await waitReaped(target.uid, 5000)))
+    log.warn(
+      { uid: target.uid },
+      'killed job processes not reaped within 5 s (is PID 1 an init that reaps?)',
+    );
   // stdout/stderr close once every holder of the pipes is dead.
   await Promise.race([closed, sleep(2000)]);
   child.stdout?.destroy();
   child.stderr?.destroy();
-  await Promise.all(writes);
+  await Promise.all([writes.stdout, writes.stderr]);
   for (const [name, file] of [
     ['stdout', stdoutFile],
     ['stderr', stderrFile],

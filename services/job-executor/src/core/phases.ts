@@ -14,6 +14,8 @@ export interface RecordView {
   state: JobState;
   attempt: number;
   cancelRequested: boolean;
+  /** The executor already handed this attempt's result to the uploader (a duplicate entry). */
+  handedOff?: boolean;
 }
 
 export type StartDecision =
@@ -33,7 +35,8 @@ export type StartDecision =
 export function decideStart(rec: RecordView | null, maxAttempts: number): StartDecision {
   if (!rec) return { kind: 'missing' };
   if (isTerminal(rec.state)) return { kind: 'ack', why: `record is already ${rec.state}` };
-  if (rec.state === 'UPLOADING') return { kind: 'ack', why: 'result already handed to the uploader' };
+  if (rec.state === 'UPLOADING' || rec.handedOff)
+    return { kind: 'ack', why: 'result already handed to the uploader' };
   if (rec.state === 'QUEUED')
     return rec.cancelRequested ? { kind: 'cancel-queued' } : { kind: 'run', from: 'QUEUED', rerun: false };
   // DOWNLOADING / INSTALLING / RUNNING: a previous attempt did not finish.

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { type BackoffPolicy, errorFields, sleep } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
@@ -133,7 +133,7 @@ export class S3Writer {
       readError = err;
     });
     const upload = new Upload({
-      client: this.o.client,
+      client: withAbort(this.o.client, abort.signal),
       params: { Bucket: t.bucket, Key: t.key, Body: body, ContentType: t.contentType },
       partSize: this.o.partSizeBytes,
       queueSize: this.o.partConcurrency,
@@ -149,4 +149,25 @@ export class S3Writer {
     if (readError) throw readError;
     return { size, sha256: hash.digest('hex') };
   }
+}
+
+/**
+ * lib-storage's Upload stops waiting when aborted but does not cancel the HTTP request in flight
+ * (it calls `client.send` without a signal): give the data-carrying commands the signal, so a
+ * shutdown really stops sending. Other commands (AbortMultipartUpload, the clean-up) run unsignalled.
+ */
+function withAbort(client: S3Client, signal: AbortSignal): S3Client {
+  const send = client.send as (command: unknown, options?: object) => Promise<unknown>;
+  return Object.create(client, {
+    send: {
+      value: (command: unknown, options?: object) =>
+        send.call(
+          client,
+          command,
+          command instanceof PutObjectCommand || command instanceof UploadPartCommand
+            ? { ...options, abortSignal: signal }
+            : options,
+        ),
+    },
+  }) as S3Client;
 }

@@ -1,0 +1,65 @@
+// The JSON this page reads: GET /v1/members (and the /v1/members/events stream) of the node serving
+// it, and the job API's list and record (proxied under /v1/jobs). Node meta and job states come from
+// the contracts package (types only: nothing of it is bundled).
+import type { JobState, NodeMeta } from '@edgefleet/contracts';
+
+export type { JobState, NodeMeta };
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+
+export interface Member {
+  name: string;
+  ip: string;
+  port: number;
+  state: MemberState;
+  incarnation: number;
+  /** edgefleet meta, null for nodes that send none or another format (then metaRaw). */
+  meta: NodeMeta | null;
+  metaRaw?: string;
+  /** ISO time of the last state change. */
+  lastChange: string;
+  self: boolean;
+  /** Set by this page when the node was reaped from the member table (it stays shown as last seen). */
+  forgotten?: boolean;
+}
+
+export interface MembersBody {
+  self: string;
+  health: number;
+  members: Member[];
+}
+
+export interface JobSummary {
+  jobId: string;
+  state: JobState;
+  /** ms since the epoch. */
+  createdAt: number;
+  updatedAt?: number;
+  reason?: string;
+  source?: string;
+  cancelRequested: boolean;
+}
+
+export interface JobList {
+  jobs: JobSummary[];
+  nextCursor?: string;
+}
+
+/** The fields of a job record this page shows. */
+export interface JobRecordView {
+  jobId: string;
+  state: JobState;
+  resultUri?: string;
+  exitCode?: number | null;
+}
+
+export interface ApiError {
+  error: { code: string; message: string };
+}
+
+export const TERMINAL: ReadonlySet<string> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELED',
+  'REJECTED',
+]);
