@@ -119,6 +119,17 @@ export class JobExecutor {
     return true;
   }
 
+  /**
+   * Shutdown: hand back every running job at once (its processes are stopped: SIGTERM, grace, SIGKILL;
+   * its entry stays pending and runs again, as a new attempt, after the restart). Jobs can run for
+   * hours, so waiting for them would only turn a clean stop into a kill -9 at the deadline.
+   */
+  async stopAll(timeoutMs: number): Promise<void> {
+    for (const ac of this.active.values()) ac.abort('shutdown');
+    const deadline = Date.now() + timeoutMs;
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  }
+
   private async readRecord(jobId: string): Promise<RecordView | null> {
     const [state, attempt, cancelRequested, handedOff] = await this.d.redis.hmget(
       this.d.names.jobKey(jobId),

@@ -146,7 +146,9 @@ async function start(config: Config): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     closers: [
       { name: 'http', close: () => app.close() },
-      { name: 'consumer', close: () => consumer.stop(Math.max(1000, config.shutdownTimeoutMs - 2000)) },
+      // Running jobs are handed back first (killed, re-run after the restart), then the loop stops.
+      { name: 'jobs', close: () => executor.stopAll(config.killGraceMs + 3000) },
+      { name: 'consumer', close: () => consumer.stop(2000) },
       { name: 'control', close: () => control.close() },
       { name: 'device-load', close: () => load.close() },
       { name: 's3', close: () => s3.destroy() },

@@ -115,6 +115,34 @@ async function runningPids(jobId: string, attempt: number): Promise<number[]> {
   );
 }
 
+describe('SIGTERM of the executor mid-run', () => {
+  it('hands the job back: processes stopped, clean exit, no result, re-run after restart', async () => {
+    const jobId = 'sigterm-1';
+    await emulator.s3().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'crash/main.py',
+        Body: 'import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\nprint("started", flush=True)\ntime.sleep(600)',
+      }),
+    );
+    let p = await startExecutor();
+    await submit(jobId);
+    await runningPids(jobId, 1);
+    expect(await p.stop('SIGTERM')).toBe(0);
+    expect(await scanProcesses({ jobId })).toEqual([]);
+    expect(await results(jobId)).toEqual([]);
+    expect(((await redis.xpending(names.jobsStream, 'job-executor')) as [number])[0]).toBe(1);
+    p = await startExecutor();
+    await runningPids(jobId, 2);
+    await redis.hset(names.jobKey(jobId), 'cancelRequested', '1');
+    await redis.publish(names.controlChannel, JSON.stringify({ kind: 'cancel', jobId, at: Date.now() }));
+    const r = await eventually(async () => (await results(jobId))[0], { timeoutMs: 20_000, what: 'result' });
+    expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', attempt: 2 });
+    expect(await scanProcesses({ jobId })).toEqual([]);
+    expect(await p.stop('SIGTERM')).toBe(0);
+  }, 60_000);
+});
+
 describe('kill -9 of the executor mid-run', () => {
   it('kills the orphans on restart, re-runs, then ends ATTEMPTS_EXHAUSTED with one result', async () => {
     await emulator.s3().send(
