@@ -40,7 +40,7 @@ import { ensureResultFolders, jobDirsOf, prepareJobFolder } from './adapters/job
 import type { JobUser } from './adapters/job-user.js';
 import { createLogTail } from './adapters/log-tail.js';
 import { killJobProcesses, runJobProcess } from './adapters/process-runner.js';
-import type { RunStateStore } from './adapters/run-state.js';
+import { currentBootId, type RunStateStore } from './adapters/run-state.js';
 import { downloadFiles, listInputs } from './adapters/s3-downloader.js';
 import { buildJobEnv } from './core/job-env.js';
 import { diskShortfall, effectiveLimits } from './core/limits.js';
@@ -532,12 +532,14 @@ export class JobExecutor {
 /** Start-up: kill everything a previous run of the executor left behind (kill -9, power cut). */
 export async function recoverLeftovers(runState: RunStateStore, logger: Logger): Promise<number> {
   let n = 0;
+  const boot = currentBootId();
   for (const rec of await runState.list()) {
+    const sameBoot = !rec.bootId || rec.bootId === boot;
     const left = await killJobProcesses({
       jobId: rec.jobId,
       cgroupDirs: rec.cgroupDirs,
-      ...(rec.pgid ? { pgid: rec.pgid } : {}),
-      ...(rec.uid !== undefined ? { uid: rec.uid } : {}),
+      ...(rec.pgid && sameBoot ? { pgid: rec.pgid } : {}),
+      ...(rec.uid !== undefined && sameBoot ? { uid: rec.uid } : {}),
     });
     await removeCgroupDirs(rec.cgroupDirs);
     await runState.remove(rec.jobId);

@@ -103,6 +103,25 @@ describe('the job environment', () => {
   });
 });
 
+describe('cgroups', () => {
+  it('the job runs inside its own cgroups (joined by the launcher), removed once it is over', async () => {
+    const id = 'cgroup-join';
+    await pyJob(h, id, 'print(open("/proc/self/cgroup").read())', { limits: { memoryMiB: 128 } });
+    const r = await h.terminal(id);
+    expect(r.state).toBe('SUCCEEDED');
+    const text = await stdoutOf(r.jobDir!);
+    const expected = [
+      ...(h.cgroups.v2 ? [/^0::\/edgefleet\/cgroup-join$/m] : []),
+      ...(h.cgroups.v1Memory ? [/:memory:\/edgefleet\/cgroup-join$/m] : []),
+      ...(h.cgroups.v1Pids ? [/:pids:\/edgefleet\/cgroup-join$/m] : []),
+    ];
+    for (const re of expected) expect(text).toMatch(re);
+    // The job's cgroups are removed once it is over.
+    for (const base of [h.cgroups.v2?.base, h.cgroups.v1Memory, h.cgroups.v1Pids])
+      if (base) expect(await stat(join(base, id)).catch(() => null)).toBeNull();
+  });
+});
+
 describe('run outcomes', () => {
   it('nonzero exit → FAILED EXIT_NONZERO', async () => {
     const id = 'exit-3';
@@ -239,6 +258,41 @@ describe('run outcomes', () => {
   });
 });
 
+describe('cancel before the run', () => {
+  it('cancel while INSTALLING (pip stuck on a silent server) → CANCELED within seconds', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((s) => sockets.push(s)); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    try {
+      const id = 'cancel-install';
+      await h.put(`${id}/requirements.txt`, `stuck @ http://127.0.0.1:${port}/stuck-1.0-py3-none-any.whl\n`);
+      await pyJob(h, id, 'print("never")', {
+        code: { entrypoint: 'main.py', requirements: 'requirements.txt' },
+        inputs: [{ uri: `s3://${BUCKET}/${id}/main.py` }, { uri: `s3://${BUCKET}/${id}/requirements.txt` }],
+      });
+      await eventually(async () => sockets.length > 0 && (await h.record(id)).state === 'INSTALLING', {
+        timeoutMs: 20_000,
+        what: 'pip connected',
+      });
+      const t = Date.now();
+      await h.redis.hset(h.names.jobKey(id), 'cancelRequested', '1');
+      await h.redis.publish(
+        h.names.controlChannel,
+        JSON.stringify({ kind: 'cancel', jobId: id, at: Date.now() }),
+      );
+      const r = await h.terminal(id);
+      expect(Date.now() - t).toBeLessThan(8000);
+      expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', hasFiles: true });
+      expect(await h.leftovers(id)).toEqual([]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe('records that decide before running', () => {
   const entryFor = (jobId: string): string[] => {
     const message = JobMessageV1.parse({
@@ -267,6 +321,21 @@ describe('records that decide before running', () => {
     });
     expect(await h.results(id)).toEqual([]);
     expect(await h.record(id)).toMatchObject({ state: 'CANCELED', attempt: '0' });
+  });
+
+  it('a queued job whose record asks for cancel ends CANCELED without running (nothing to upload)', async () => {
+    const id = 'cancel-flag-queued';
+    await move(id, 'QUEUED');
+    await h.redis.hset(h.names.jobKey(id), 'cancelRequested', '1');
+    await h.redis.xadd(h.names.jobsStream, '*', ...entryFor(id));
+    const r = await h.terminal(id);
+    expect(r).toMatchObject({
+      state: 'CANCELED',
+      reason: 'CANCELED_BY_REQUEST',
+      hasFiles: false,
+      attempt: 0,
+    });
+    expect((await h.record(id)).state).toBe('CANCELED');
   });
 
   it('a crashed attempt runs again from a clean workspace, with the reason in history', async () => {

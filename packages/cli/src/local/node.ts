@@ -5,7 +5,7 @@
 // compose file's restart policy would). Ctrl-C (or SIGTERM) stops everything in reverse order.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { colorizer } from './colors.js';
@@ -56,6 +56,8 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
   const say = (msg: string) => out.write(`${color('edgefleet', 5)} │ ${msg}\n`);
   const dataDir = resolve(env.EDGEFLEET_DATA_DIR ?? '.data');
   mkdirSync(dataDir, { recursive: true });
+  // Job code runs as an unprivileged user that must reach its job folder below this one.
+  chmodSync(dataDir, 0o755);
 
   for (const s of SERVICES) {
     if (!existsSync(s.entry)) {

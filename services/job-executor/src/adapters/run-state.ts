@@ -3,6 +3,7 @@
 // kill -9 of the executor, start-up reads every file and kills what is left (process group, cgroups,
 // /proc scan by the job's environment marker and, for a dedicated job user, by uid) before any job is
 // taken again, then removes the file. Written via a temporary file and rename (never half a file).
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -13,8 +14,20 @@ export const RunStateRecord = z.object({
   uid: z.number().int().optional(),
   cgroupDirs: z.array(z.string()).default([]),
   startedAt: z.number().int(),
+  /** The kernel's boot id when written: after a reboot no process of the run can be alive, and its
+   *  pgid may belong to an unrelated process, so nothing is killed by pgid or uid then. */
+  bootId: z.string().optional(),
 });
 export type RunStateRecord = z.infer<typeof RunStateRecord>;
+
+/** This boot's id (Linux), or '' where unknown. */
+export function currentBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 export class RunStateStore {
   readonly dir: string;
@@ -29,7 +42,7 @@ export class RunStateStore {
   async write(rec: RunStateRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.file(rec.jobId)}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(rec), { mode: 0o600 });
+    await writeFile(tmp, JSON.stringify({ bootId: currentBootId(), ...rec }), { mode: 0o600 });
     await rename(tmp, this.file(rec.jobId));
   }
 
