@@ -133,7 +133,17 @@ export async function submit(
       throw usageError(
         `${basename(opts.target)} is not a valid job message: ${describeIssues(parsed.error)}`,
       );
-    message = json as JobMessageInput;
+    // Options given on the command line override the file's values.
+    const fromFile = json as JobMessageInput;
+    message = {
+      ...fromFile,
+      ...(opts.jobId ? { jobId: opts.jobId } : {}),
+      ...(opts.timeoutSeconds ? { limits: { ...fromFile.limits, timeoutSeconds: opts.timeoutSeconds } } : {}),
+      ...(opts.webhook ? { notify: { ...fromFile.notify, webhook: opts.webhook } } : {}),
+    };
+    const again = JobMessageV1.safeParse(message);
+    if (!again.success)
+      throw usageError(`invalid options for ${basename(opts.target)}: ${describeIssues(again.error)}`);
   }
   await aws.sqs
     .send(new SendMessageCommand({ QueueUrl: await aws.queueUrl(), MessageBody: JSON.stringify(message) }))
