@@ -1,10 +1,10 @@
 // The HTTP surface of gossip-membership: the legacy `cluster` program's endpoints (/info, /members,
 // /status, same JSON keys), the versioned /v1 API, and health/readiness/metrics from service-kit.
-import { decodeNodeMeta } from '@edgefleet/contracts';
 import { createHttpApp, errorBody, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { SERVICE } from './config.js';
+import { membersBody } from './member-json.js';
 import type { MemberInfo, MembershipView } from './membership-view.js';
 
 export interface AppDeps {
@@ -19,18 +19,6 @@ export interface AppDeps {
 
 /** Legacy member object: memberlist's Node fields the Go program marshalled. */
 const legacy = (m: MemberInfo) => ({ Name: m.name, IP: m.ip, Port: m.port, State: m.state });
-
-/** Meta for /v1: our JSON decoded, anything else as text (Go nodes' meta) or base64 if not UTF-8. */
-function metaView(meta: Uint8Array | null): { meta: unknown; metaRaw?: string } {
-  if (!meta || meta.length === 0) return { meta: null };
-  const decoded = decodeNodeMeta(meta);
-  if (decoded) return { meta: decoded };
-  try {
-    return { meta: null, metaRaw: new TextDecoder('utf-8', { fatal: true }).decode(meta) };
-  } catch {
-    return { meta: null, metaRaw: `base64:${Buffer.from(meta).toString('base64')}` };
-  }
-}
 
 export function buildApp(deps: AppDeps): HttpApp {
   const http = createHttpApp({
@@ -76,21 +64,7 @@ export function buildApp(deps: AppDeps): HttpApp {
   app.get('/v1/members', async (_req, reply) => {
     const v = viewOr503(reply);
     if (!v) return reply;
-    const self = v.self().name;
-    return {
-      self,
-      health: v.health(),
-      members: v.members().map((m) => ({
-        name: m.name,
-        ip: m.ip,
-        port: m.port,
-        state: m.state,
-        incarnation: m.incarnation,
-        ...metaView(m.meta),
-        lastChange: new Date(m.stateChangeMs).toISOString(),
-        self: m.name === self,
-      })),
-    };
+    return membersBody(v);
   });
 
   app.post('/v1/leave', { preHandler: http.requireToken }, async (_req, reply) => {

@@ -7,8 +7,9 @@
 //    local health score). Without an event source the sweep is the only trigger, so it runs faster.
 // Comparisons run only while at least one client is connected; they touch no socket (an in-memory
 // list of at most a few hundred members).
+
+import { type MemberJson, type MembersBody, membersBody } from '../member-json.js';
 import type { MembershipView } from '../membership-view.js';
-import { type MemberJson, type MembersBody, membersBody } from './member-json.js';
 
 /** Something that calls its listeners when the member table changes (payload ignored). */
 export interface MemberEvents {

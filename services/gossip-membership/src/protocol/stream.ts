@@ -60,7 +60,7 @@ export const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
 /** Default cap on bytes buffered while waiting for a plaintext frame to complete. */
 export const MAX_STREAM_FRAME_BYTES = 64 * 1024 * 1024;
 
-/** One whole frame (after label/decryption/decompression). Same shape as runtime/wire.ts. */
+/** One whole frame (after label/decryption/decompression); the driver's wire interface uses it too. */
 export type StreamFrame =
   | { type: 'pushPull'; value: PushPull }
   | { type: 'ping'; value: Ping }

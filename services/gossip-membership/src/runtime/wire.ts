@@ -2,16 +2,12 @@
 // frames. The memberlist implementation (wire-memberlist.ts) adapts protocol/packet.ts and friends;
 // tests may plug in a simpler one.
 import type { DropReason } from '../metrics.js';
-import type { AckResp, ErrResp, Message, Ping, PushPull } from '../protocol/messages.js';
+import type { Message } from '../protocol/messages.js';
+import type { StreamFrame } from '../protocol/stream.js';
 import type { FrameParser } from '../transport/interface.js';
 
-/** One whole frame of a TCP stream, after label/decryption/decompression. */
-export type StreamFrame =
-  | { type: 'pushPull'; value: PushPull }
-  | { type: 'ping'; value: Ping }
-  | { type: 'ackResp'; value: AckResp }
-  | { type: 'err'; value: ErrResp }
-  | { type: 'user'; value: Uint8Array };
+/** One whole frame of a TCP stream, after label/decryption/decompression (defined by the codec). */
+export type { StreamFrame } from '../protocol/stream.js';
 
 export type DecodedPacket =
   | {

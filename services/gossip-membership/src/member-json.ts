@@ -1,7 +1,7 @@
 // The /v1 member object (the same shape GET /v1/members returns), shared by the dashboard's live
 // stream so a snapshot and an update describe a member identically.
 import { decodeNodeMeta } from '@edgefleet/contracts';
-import type { MemberInfo, MembershipView } from '../membership-view.js';
+import type { MemberInfo, MembershipView } from './membership-view.js';
 
 /** Meta as the API shows it: our JSON decoded, anything else as text (Go nodes) or base64 if not UTF-8. */
 export function metaJson(meta: Uint8Array | null): { meta: unknown; metaRaw?: string } {
