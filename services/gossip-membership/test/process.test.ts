@@ -45,8 +45,8 @@ describe('gossip-membership process', () => {
       env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: redis.url },
     });
     await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(ready.status).toBe(200);
+    // Ready once Redis answers (the connection is made after the HTTP server listens).
+    await p.waitForHttp(`http://127.0.0.1:${port}/readyz`);
     const info = await (await fetch(`http://127.0.0.1:${port}/info`)).json();
     expect(info).toEqual({ Name: 'proc-test', IP: '127.0.0.51', Port: Number(args[2]) });
     // stderr shares output(): leave out Node's deprecation warnings (from fastify options).

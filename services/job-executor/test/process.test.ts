@@ -28,8 +28,8 @@ describe('job-executor process', () => {
       env: { ...base(), EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: redis.url },
     });
     await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(ready.status).toBe(200);
+    // Ready once Redis answers (the connection is made after the HTTP server listens).
+    await p.waitForHttp(`http://127.0.0.1:${port}/readyz`);
     expect(await p.stop('SIGTERM')).toBe(0);
     expect(p.output()).toContain('"msg":"stopped"');
   });

@@ -103,8 +103,8 @@ describe('result-uploader process', () => {
       env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: redis.url, ...emu.env() },
     });
     await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(ready.status).toBe(200);
+    // Ready once Redis answers (the connection is made after the HTTP server listens).
+    await p.waitForHttp(`http://127.0.0.1:${port}/readyz`);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     for (const name of [
       'edgefleet_uploader_uploaded_bytes_total',
