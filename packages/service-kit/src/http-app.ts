@@ -57,6 +57,13 @@ export function createHttpApp(settings: HttpAppSettings): HttpApp {
     disableRequestLogging: true,
     bodyLimit: settings.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a malformed %-escape in the URL): the same
+    // `{ error: { code, message } }` body as every other error, not fastify's default shape.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const status = err.statusCode ?? 400;
+      void reply.status(status).send(errorBody(err.code, status >= 500 ? 'internal error' : err.message));
+    },
   });
   const tokenRequired = settings.apiToken !== undefined || !isLoopback(settings.host ?? '127.0.0.1');
   const expected = settings.apiToken ? Buffer.from(settings.apiToken) : undefined;

@@ -74,6 +74,16 @@ describe('createHttpApp', () => {
     expect(ok.json()).toEqual({ ok: true });
   });
 
+  it('answers a malformed %-escape in the URL with the same coded error body', async () => {
+    h = createHttpApp({ service: 'svc', logger: logSink().logger });
+    h.app.get('/files/*', async () => ({ ok: true }));
+    const r = await h.app.inject('/files/%E0%A4%A');
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toEqual({
+      error: { code: 'FST_ERR_BAD_URL', message: "'/files/%E0%A4%A' is not a valid url component" },
+    });
+  });
+
   it('off loopback without a configured token, mutating routes are refused', async () => {
     h = createHttpApp({ service: 'svc', logger: logSink().logger, host: '0.0.0.0' });
     h.app.post('/mutate', { preHandler: h.requireToken }, async () => ({ ok: true }));
