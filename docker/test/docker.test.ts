@@ -139,8 +139,8 @@ describe('compose files (docker-compose config)', () => {
   it("compose.yaml: Redis's start script writes a working config (run here with the local redis-server)", async () => {
     const redis = base.services.redis as ComposeService;
     const script = commandText(redis).replaceAll('$$', '$');
-    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-script-'));
     const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-script-'));
     // The container's paths become temporary folders; a free loopback port instead of 6379.
     const local = script
       .replaceAll('/run/redis', dir)
@@ -165,7 +165,9 @@ describe('compose files (docker-compose config)', () => {
       const anon = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5000 });
       expect(anon.stdout).toMatch(/NOAUTH/);
     } finally {
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
       child.kill('SIGKILL');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     }
     // A password the config syntax could misread is refused before Redis starts (exit 2).
