@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -54,7 +55,8 @@ export function createHttpApp(settings: HttpAppSettings): HttpApp {
   const registry = settings.registry ?? createMetricsRegistry(settings.service);
   const app: FastifyInstance = Fastify({
     loggerInstance: settings.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines are not logged: the services log what they do, with the job id bound.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
     // Errors the router raises before any route runs (a malformed %-escape in the URL): the same
