@@ -339,6 +339,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 const invokedAs = basename(process.argv[1] ?? '');
+// The AWS SDK warns on every Node 20 start that its releases after January 2027 need Node 22; the
+// pinned SDK works on 20, and the README says so once instead of every command's stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (invokedAs === 'main.js' || invokedAs === 'edgefleet') {
   main(process.argv.slice(2), process.env).then((code) => {
     process.exitCode = code;
