@@ -2,10 +2,12 @@
 // endpoint or queue is configured, a redis-server of its own when EDGEFLEET_REDIS_URL is not set),
 // then the four services as separate processes with prefixed, colour-coded log lines; each must
 // answer /healthz before the next starts. A service that exits is restarted with backoff (as the
-// compose file's restart policy would). Ctrl-C (or SIGTERM) stops everything in reverse order.
+// compose file's restart policy would), and so is local mode's own redis-server (same port and folder:
+// it reloads its AOF, the services reconnect). Every process's pid is kept in <dataDir>/pids.json.
+// Ctrl-C (or SIGTERM) stops everything in reverse order.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { colorizer } from './colors.js';
@@ -72,6 +74,20 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
   let redis: LocalRedis | undefined;
   const running: Running[] = [];
   let shuttingDown = false;
+  // <dataDir>/pids.json: the pid of each process local mode runs, rewritten on every (re)start, so
+  // tools (the chaos driver) can find them.
+  const pids: Record<string, number> = {};
+  const setPid = (name: string, pid: number | undefined) => {
+    if (pid === undefined) delete pids[name];
+    else pids[name] = pid;
+    const file = join(dataDir, 'pids.json');
+    try {
+      writeFileSync(`${file}.tmp`, `${JSON.stringify(pids)}\n`);
+      renameSync(`${file}.tmp`, file);
+    } catch {
+      // only an aid for observation
+    }
+  };
 
   const stopAll = async () => {
     shuttingDown = true;
@@ -117,7 +133,13 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
 
     let redisUrl = env.EDGEFLEET_REDIS_URL;
     if (!redisUrl) {
-      redis = await startLocalRedis(dataDir, Number(env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390));
+      redis = await startLocalRedis(dataDir, Number(env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390), {
+        onStart: (pid) => setPid('redis-server', pid),
+        onExit: (detail, delay) => {
+          setPid('redis-server', undefined);
+          if (!shuttingDown) say(`${detail}; restarting in ${delay} ms`);
+        },
+      });
       redisUrl = redis.url;
       say(`redis-server at ${redisUrl} (AOF, appendfsync always, in ${dataDir}/redis)`);
     }
@@ -151,15 +173,19 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       if (child.stdout) pipeWithPrefix(child.stdout, label, out);
       if (child.stderr) pipeWithPrefix(child.stderr, label, out);
       const entry: Running = { spec, child, stopping: false };
+      const startedAt = Date.now();
+      setPid(spec.name, child.pid);
       child.once('exit', (code, signal) => {
+        if (pids[spec.name] === child.pid) setPid(spec.name, undefined);
         if (entry.stopping || shuttingDown) return;
-        // Restart with backoff: 1 s, 2 s, 4 s … capped at 30 s.
-        const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts, 5));
+        // Restart with backoff: 1 s, 2 s, 4 s … capped at 30 s; a service that ran a minute starts over.
+        const n = Date.now() - startedAt > 60_000 ? 0 : restarts;
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(n, 5));
         say(`${spec.name} exited (${code ?? signal}); restarting in ${delay} ms`);
         setTimeout(() => {
           if (shuttingDown) return;
           const i = running.indexOf(entry);
-          const next = start(spec, index, restarts + 1);
+          const next = start(spec, index, n + 1);
           if (i >= 0) running[i] = next;
         }, delay).unref();
       });

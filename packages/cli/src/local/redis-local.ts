@@ -16,7 +16,16 @@ export class MissingRedisError extends Error {
 
 export interface LocalRedis {
   url: string;
+  /** The pid of the redis-server running now (it changes when local mode restarts it). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
+}
+
+export interface LocalRedisOptions {
+  /** Called with the new pid each time redis-server is (re)started. */
+  onStart?: (pid: number | undefined) => void;
+  /** Called when redis-server exits unexpectedly, before it is restarted. */
+  onExit?: (detail: string, restartInMs: number) => void;
 }
 
 function ping(port: number): Promise<boolean> {
@@ -32,44 +41,79 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startLocalRedis(dataDir: string, port: number): Promise<LocalRedis> {
+/**
+ * Starts redis-server and keeps it running: when it exits unexpectedly (a crash, a kill) it is started
+ * again on the same port and folder, where it reloads its AOF; the services' clients reconnect.
+ */
+export async function startLocalRedis(
+  dataDir: string,
+  port: number,
+  opts: LocalRedisOptions = {},
+): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new MissingRedisError();
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--save',
-      '',
-      '--logfile',
-      join(dir, 'redis.log'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--save',
+    '',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
+  let stopping = false;
+  let child!: ChildProcess;
+  let exited!: Promise<void>;
+  let failures = 0;
+  const spawnRedis = () => {
+    const startedAt = Date.now();
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    exited = new Promise<void>((r) => child.once('exit', () => r()));
+    opts.onStart?.(child.pid);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      // Restart at once after a crash of a server that ran a while; back off while it keeps failing.
+      failures = Date.now() - startedAt > 10_000 ? 0 : failures + 1;
+      const delay = failures === 0 ? 100 : Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
+      opts.onExit?.(`redis-server exited (${code ?? signal})`, delay);
+      setTimeout(() => {
+        if (!stopping) spawnRedis();
+      }, delay).unref();
+    });
+  };
+  spawnRedis();
+  const first = child;
   const deadline = Date.now() + 15_000;
   while (!(await ping(port))) {
-    if (child.exitCode !== null)
+    if (first.exitCode !== null) {
+      stopping = true;
       throw new Error(
-        `redis-server exited with code ${child.exitCode}; see ${join(dir, 'redis.log')} (is port ${port} taken? set EDGEFLEET_LOCAL_REDIS_PORT)`,
+        `redis-server exited with code ${first.exitCode}; see ${join(dir, 'redis.log')} (is port ${port} taken? set EDGEFLEET_LOCAL_REDIS_PORT)`,
       );
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port} within 15 s`);
+    }
+    if (Date.now() > deadline) {
+      stopping = true;
+      first.kill('SIGKILL');
+      throw new Error(`redis-server did not answer on port ${port} within 15 s`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
