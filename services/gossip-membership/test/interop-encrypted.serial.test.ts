@@ -26,7 +26,7 @@ afterAll(async () => {
 const decryptDrops = async (n: TsNode): Promise<number> =>
   Number(/^gossip_dropped_packets_total\{reason="decrypt"[^}]*\} (\d+)/m.exec(await n.metrics())?.[1] ?? 0);
 
-describe('encrypted interop with Go memberlist 0.2.2', { timeout: 60_000 }, () => {
+describe('encrypted interop with Go memberlist 0.2.2', { timeout: 90_000 }, () => {
   let ts1: TsNode;
   let ts2: TsNode;
   let go1: GoPeer;
@@ -64,9 +64,10 @@ describe('encrypted interop with Go memberlist 0.2.2', { timeout: 60_000 }, () =
       async () =>
         allAlive(await ts1.members()) && allAlive(await ts2.members()) && allAlive(await go1.members()),
       'all three alive everywhere',
-      // Gossip usually converges in well under a second; a lost alive is repaired by the next push/pull
-      // (15 s in the Local profile), so the bound is one push/pull interval plus slack.
-      20_000,
+      // Gossip usually converges in well under a second. With the Local profile's retransmit limit an
+      // alive can die out before it reaches everyone (Go nodes do the same); push/pull with one random
+      // node every 15 s then repairs it, so the bound is two push/pull intervals.
+      35_000,
     );
   });
 
