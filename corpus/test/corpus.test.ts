@@ -178,7 +178,7 @@ afterAll(async () => {
 
 const POLICY: IntakePolicy = {
   allowedBuckets: ['fleet-bucket'],
-  allowedWebhookHosts: ['hooks.example.com'],
+  webhookAllowedHosts: ['hooks.example.com'],
   requireSignature: false,
   signingSecret: SIGNING_SECRET,
 };

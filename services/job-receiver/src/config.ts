@@ -1,5 +1,6 @@
 // Settings of the job-receiver service, from EDGEFLEET_* variables (see the README's configuration table).
 // AWS settings (region, credentials, AWS_ENDPOINT_URL) come from the SDK's standard variables.
+import { WebhookHostEntry } from '@edgefleet/contracts';
 import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
 
@@ -35,8 +36,12 @@ export const ConfigSchema = z
     maxBacklog: env.int(1, 100_000).default(20),
     /** S3 buckets a job may read from and write to (comma-separated). Empty: any bucket (a warning is logged). */
     allowedBuckets: env.list().default([]),
-    /** Hosts a job's notify.webhook may name (comma-separated). Empty: any host. */
-    allowedWebhookHosts: env.list().default([]),
+    /**
+     * Hosts a job's notify.webhook may name (`host`, `*.domain`, `host:port`; comma-separated); a job
+     * naming another host is REJECTED with WEBHOOK_NOT_ALLOWED. Empty: jobs may not name a webhook.
+     * The uploader reads the same variable and never calls any other host.
+     */
+    webhookAllowedHosts: env.list().pipe(z.array(WebhookHostEntry)).default([]),
     /** Reject job and cancel messages that are not signed with signingSecret. */
     requireSignature: env.bool().default(false),
     /** Fleet secret for HMAC-SHA256 signatures of message bodies (at least 32 characters). */

@@ -65,7 +65,7 @@ async function start(config: Config): Promise<void> {
     metrics,
     policy: {
       allowedBuckets: config.allowedBuckets,
-      allowedWebhookHosts: config.allowedWebhookHosts,
+      webhookAllowedHosts: config.webhookAllowedHosts,
       requireSignature: config.requireSignature,
       signingSecret: config.signingSecret,
     },

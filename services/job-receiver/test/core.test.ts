@@ -51,17 +51,39 @@ describe('decideIntake', () => {
     expect(decideIntake(body, undefined, policy).kind).toBe('job');
   });
 
-  it('allows any bucket and webhook when the allowlists are empty', () => {
-    const body = JSON.stringify(
-      jobMessage('ok-4', {
-        inputs: [{ uri: 's3://other/x.py' }],
-        notify: { webhook: 'https://x.example/h' },
-      }),
-    );
-    expect(
-      decideIntake(body, undefined, { ...DEFAULT_POLICY, allowedBuckets: [], allowedWebhookHosts: [] }).kind,
-    ).toBe('job');
-    expect(decideIntake(body, undefined, DEFAULT_POLICY).kind).toBe('reject');
+  it('allows any bucket when the bucket allowlist is empty, but no job webhook when the host list is', () => {
+    const withHook = (webhook?: string) =>
+      JSON.stringify(
+        jobMessage('ok-4', {
+          inputs: [{ uri: 's3://other/x.py' }],
+          ...(webhook ? { notify: { webhook } } : {}),
+        }),
+      );
+    const open = { ...DEFAULT_POLICY, allowedBuckets: [], webhookAllowedHosts: [] };
+    expect(decideIntake(withHook(), undefined, open).kind).toBe('job');
+    expect(decideIntake(withHook('https://x.example/h'), undefined, open)).toMatchObject({
+      kind: 'reject',
+      code: 'WEBHOOK_NOT_ALLOWED',
+      detail: expect.stringContaining('EDGEFLEET_WEBHOOK_ALLOWED_HOSTS'),
+    });
+    expect(decideIntake(withHook(), undefined, DEFAULT_POLICY).kind).toBe('reject');
+  });
+
+  it('matches webhook hosts like the uploader does: host, *.domain, host:port', () => {
+    const policy = {
+      ...DEFAULT_POLICY,
+      allowedBuckets: [],
+      webhookAllowedHosts: ['hooks.example.com', '*.corp.example', '127.0.0.1:8080'],
+    };
+    const decide = (webhook: string) =>
+      decideIntake(JSON.stringify(jobMessage('ok-5', { notify: { webhook } })), undefined, policy).kind;
+    expect(decide('https://hooks.example.com/x')).toBe('job');
+    expect(decide('https://HOOKS.example.com:9443/x')).toBe('job');
+    expect(decide('https://a.corp.example/x')).toBe('job');
+    expect(decide('https://corp.example/x')).toBe('reject');
+    expect(decide('http://127.0.0.1:8080/x')).toBe('job');
+    expect(decide('http://127.0.0.1:8081/x')).toBe('reject');
+    expect(decide('http://169.254.169.254/latest')).toBe('reject');
   });
 });
 

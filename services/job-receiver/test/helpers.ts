@@ -67,7 +67,7 @@ export interface Receiver {
 
 export const DEFAULT_POLICY: IntakePolicy = {
   allowedBuckets: [BUCKET],
-  allowedWebhookHosts: ['hooks.example.com'],
+  webhookAllowedHosts: ['hooks.example.com'],
   requireSignature: false,
 };
 

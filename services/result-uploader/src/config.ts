@@ -1,6 +1,7 @@
 // Settings of the result-uploader service, from EDGEFLEET_* variables (see the README's configuration table).
 // AWS settings (region, credentials, endpoint) come from the SDK's standard variables (AWS_REGION,
 // AWS_ENDPOINT_URL…), never from here.
+import { WebhookHostEntry } from '@edgefleet/contracts';
 import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
 
@@ -8,9 +9,6 @@ export const SERVICE = 'result-uploader';
 export const DEFAULT_PORT = 4102;
 
 const MiB = 1024 * 1024;
-
-/** One webhook allowlist entry: a host name (`api.example.com`), `*.example.com`, or `host:port`. */
-const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$/;
 
 const httpUrl = z
   .string()
@@ -49,11 +47,11 @@ export const ConfigSchema = z
     resultsQueueUrl: httpUrl.optional(),
     /** Default webhook for jobs that name none (trusted: not checked against the allowlist). */
     webhookUrl: httpUrl.optional(),
-    /** Hosts a job's notify.webhook may name (`host`, `*.domain`, `host:port`; comma-separated). */
-    webhookAllowedHosts: env
-      .list()
-      .pipe(z.array(z.string().toLowerCase().regex(HOST_PATTERN, 'a host name, *.domain or host:port')))
-      .default([]),
+    /**
+     * Hosts a job's notify.webhook may name (`host`, `*.domain`, `host:port`; comma-separated). The
+     * receiver reads the same variable and rejects jobs naming other hosts (contracts' webhook-host).
+     */
+    webhookAllowedHosts: env.list().pipe(z.array(WebhookHostEntry)).default([]),
     /** Accept plain http:// webhooks (off: https only; on for local development). */
     webhookAllowHttp: env.bool().default(false),
     /** HMAC secret that signs webhook bodies (required when webhooks are possible). */

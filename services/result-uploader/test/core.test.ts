@@ -7,6 +7,7 @@ import {
   ResultManifestV1,
   signWebhookBody,
   verifyWebhookSignature,
+  webhookHostAllowed,
   webhookSignature,
 } from '@edgefleet/contracts';
 import { describe, expect, it } from 'vitest';
@@ -15,12 +16,7 @@ import { contentTypeOf } from '../src/core/content-type.js';
 import { decodeResultsEntry } from '../src/core/entry.js';
 import { bucketAllowed, keyFits, manifestKey, objectKey, resultLocation } from '../src/core/keys.js';
 import { buildManifest } from '../src/core/manifest.js';
-import {
-  buildNotification,
-  type NotifySettings,
-  planNotification,
-  webhookHostAllowed,
-} from '../src/core/notification.js';
+import { buildNotification, type NotifySettings, planNotification } from '../src/core/notification.js';
 import { finalOutcome } from '../src/core/outcome.js';
 import { retryAfterAttempt, retryBeforeDeadline, webhookVerdict } from '../src/core/retry.js';
 import { jobMessage, resultsEntry } from './harness.js';

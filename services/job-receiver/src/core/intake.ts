@@ -13,6 +13,7 @@ import {
   parseS3Uri,
   parseSqsBody,
   type ReasonCode,
+  webhookHostAllowed,
 } from '@edgefleet/contracts';
 import { bodyHash } from './body-hash.js';
 import { verifySignature } from './signature.js';
@@ -20,8 +21,8 @@ import { verifySignature } from './signature.js';
 export interface IntakePolicy {
   /** Buckets a job may name; empty = any. */
   allowedBuckets: readonly string[];
-  /** Hosts notify.webhook may name; empty = any. */
-  allowedWebhookHosts: readonly string[];
+  /** Hosts notify.webhook may name (contracts' webhookHostAllowed); empty = no job webhooks. */
+  webhookAllowedHosts: readonly string[];
   requireSignature: boolean;
   signingSecret?: string | undefined;
 }
@@ -60,10 +61,13 @@ function policyProblem(
       };
   }
   const webhook = message.notify.webhook;
-  if (webhook && policy.allowedWebhookHosts.length > 0) {
-    const host = new URL(webhook).hostname.toLowerCase();
-    if (!policy.allowedWebhookHosts.some((h) => h.toLowerCase() === host))
-      return { code: 'WEBHOOK_NOT_ALLOWED', detail: `webhook host not allowed on this device: ${host}` };
+  if (webhook) {
+    const url = new URL(webhook);
+    if (!webhookHostAllowed(url, policy.webhookAllowedHosts))
+      return {
+        code: 'WEBHOOK_NOT_ALLOWED',
+        detail: `webhook host not in EDGEFLEET_WEBHOOK_ALLOWED_HOSTS on this device: ${url.host}`,
+      };
   }
   return null;
 }

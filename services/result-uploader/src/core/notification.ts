@@ -11,6 +11,7 @@ import {
   type PhaseTimings,
   type ReasonCode,
   type ResultsEntry,
+  webhookHostAllowed,
 } from '@edgefleet/contracts';
 
 export interface NotifySettings {
@@ -34,23 +35,6 @@ export interface NotificationPlan {
   webhook?: string;
   /** Why a webhook was not used (recorded in notifyDetail). */
   notes: string[];
-}
-
-/**
- * True when `url`'s host is allowed: an entry `host` matches the host on any port, `host:port` only
- * that port, `*.domain` any subdomain of domain (not domain itself).
- */
-export function webhookHostAllowed(url: URL, allowlist: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return allowlist.some((entry) => {
-    const colon = entry.lastIndexOf(':');
-    const [h, p] =
-      colon > 0 && !entry.includes(']') ? [entry.slice(0, colon), entry.slice(colon + 1)] : [entry, ''];
-    if (p && p !== port) return false;
-    if (h.startsWith('*.')) return host.endsWith(h.slice(1)) && host.length > h.length - 1;
-    return host === h;
-  });
 }
 
 export function planNotification(
