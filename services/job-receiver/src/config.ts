@@ -54,11 +54,6 @@ export const ConfigSchema = z
     jobsStreamMaxLen: env.int(1000, 10_000_000).default(100_000),
     /** Refuse to hand off (not ready, no polling) unless Redis persists every write before replying. */
     requireDurability: env.bool().default(true),
-    /**
-     * Test-only fault injection: `kill-after-handoff` makes the process SIGKILL itself after a durable
-     * hand-off and before DeleteMessage (the crash window the design must survive). Never set in production.
-     */
-    testFault: z.enum(['kill-after-handoff']).optional(),
   })
   .refine((c) => !c.requireSignature || c.signingSecret !== undefined, {
     path: ['signingSecret'],

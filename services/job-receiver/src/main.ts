@@ -93,13 +93,6 @@ async function start(config: Config): Promise<void> {
         handle: (input) => intake.handle(input),
         backlog: (cap) => store.backlog(cap),
         canHandOff,
-        ...(config.testFault === 'kill-after-handoff'
-          ? {
-              afterHandOff: (o) => {
-                if (o.kind === 'queued') process.kill(process.pid, 'SIGKILL');
-              },
-            }
-          : {}),
       })
     : undefined;
   if (!poller) logger.warn('EDGEFLEET_QUEUE_URLS is empty: jobs arrive only through the HTTP API');

@@ -9,6 +9,7 @@ import {
   type RedisServer,
   type ServiceProcess,
   startEmulator,
+  startFaultProxy,
   startRedisServer,
   startServiceProcess,
 } from '@edgefleet/testkit';
@@ -67,8 +68,18 @@ describe('crashes', () => {
     const sqs = sqsClient(emu);
     const id = unique('job');
     await send(sqs, q, JSON.stringify(jobMessage(id)));
-    const first = await receiver(q, prefix, { EDGEFLEET_TEST_FAULT: 'kill-after-handoff' });
-    expect(await first.p.exited).toBe('SIGKILL');
+    // SQS goes through a fault proxy that holds DeleteMessage: the receiver deletes only after a
+    // durable hand-off, so a held delete means the job is in Redis and the message is not yet gone.
+    // That is the moment to kill it.
+    const proxy = await startFaultProxy(emu.endpoint);
+    const heldDelete = proxy.addRule({
+      match: (r) => String(r.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.DeleteMessage'),
+      action: { kind: 'hold' },
+    });
+    const first = await receiver(q, prefix, { AWS_ENDPOINT_URL: proxy.url });
+    await heldDelete.waitForHits(1, 20_000);
+    await first.p.stop('SIGKILL');
+    await proxy.close();
     const redis = redisServer.client();
     try {
       // Handed off, not deleted.

@@ -42,8 +42,6 @@ export interface SqsPollerSettings {
   backlog(cap: number): Promise<number>;
   /** True when hand-offs may happen (Redis reachable, writes durable). */
   canHandOff(): Promise<boolean>;
-  /** Called after a durable hand-off, before DeleteMessage (fault injection in tests). */
-  afterHandOff?(outcome: IntakeOutcome): void;
   /** Heartbeat interval, in ms (default a third of visibilitySeconds, at least 1 s). */
   heartbeatMs?: number;
   /** How often a paused loop looks at the backlog again, in ms (default 500). */
@@ -208,7 +206,6 @@ export class SqsPoller {
         return;
       }
       this.s.metrics?.handOffSeconds.observe((performance.now() - started) / 1000);
-      this.s.afterHandOff?.(outcome);
       await this.deleteMessage(queueUrl, receiptHandle, log);
     } finally {
       clearInterval(heartbeat);
