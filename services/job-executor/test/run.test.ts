@@ -1,9 +1,10 @@
 // End to end in-process: real redis-server, fauxqs and python; jobs run as this file's own user.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { encodeEntry, JobMessageV1, type JobsEntry } from '@edgefleet/contracts';
 import { transitionJob } from '@edgefleet/service-kit';
-import { buildWheel, eventually, logSink } from '@edgefleet/testkit';
+import { buildWheel, eventually, type FaultProxy, logSink, startFaultProxy } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeviceLoad } from '../src/adapters/device-load.js';
 import { BUCKET, type Harness, pyJob, startHarness } from './support/harness.js';
@@ -289,6 +290,58 @@ describe('cancel before the run', () => {
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
+    }
+  });
+});
+
+describe('cancel while downloading', () => {
+  it('cancel while DOWNLOADING (S3 holds an input) → CANCELED within seconds, nothing half-written kept', async () => {
+    let proxy: FaultProxy | undefined;
+    const h2 = await startHarness({
+      user: 'ef-exec-run',
+      logger: sink.logger,
+      s3Client: async (emu) => {
+        proxy = await startFaultProxy(emu.endpoint);
+        return new S3Client({
+          endpoint: proxy.url,
+          region: emu.region,
+          credentials: emu.credentials,
+          forcePathStyle: true,
+        });
+      },
+    });
+    const p = proxy as FaultProxy | undefined;
+    if (!p) throw new Error('fault proxy not started');
+    try {
+      const id = 'cancel-download';
+      const held = p.addRule({
+        match: (r) => r.method === 'GET' && r.url.includes(`/${id}/data.bin`),
+        action: { kind: 'hold' },
+      });
+      await h2.put(`${id}/data.bin`, Buffer.alloc(64 * 1024, 7));
+      await pyJob(h2, id, 'print("never")', {
+        inputs: [{ uri: `s3://${BUCKET}/${id}/main.py` }, { uri: `s3://${BUCKET}/${id}/data.bin` }],
+      });
+      await held.waitForHits(1, 20_000);
+      expect((await h2.record(id)).state).toBe('DOWNLOADING');
+      const t = Date.now();
+      await h2.redis.hset(h2.names.jobKey(id), 'cancelRequested', '1');
+      await h2.redis.publish(
+        h2.names.controlChannel,
+        JSON.stringify({ kind: 'cancel', jobId: id, at: Date.now() }),
+      );
+      const r = await h2.terminal(id);
+      expect(Date.now() - t).toBeLessThan(8000);
+      expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST' });
+      expect(await h2.leftovers(id)).toEqual([]);
+      // The held download never completed: no partial input is presented as the file.
+      const inputs = join(h2.dataDir, 'jobs', id, 'work', 'data.bin');
+      await expect(stat(inputs)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await h2.results(id)).filter((e) => e.event === 'terminal')).toHaveLength(1);
+    } finally {
+      p.releaseHeld();
+      await h2.stop();
+      await p.close();
     }
   });
 });

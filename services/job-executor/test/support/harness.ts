@@ -114,13 +114,15 @@ export async function startHarness(o: {
   logger?: Logger;
   redisPassword?: string;
   serviceEnv?: Record<string, string>;
+  /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
+  s3Client?: (emulator: Emulator) => Promise<S3Client>;
 }): Promise<Harness> {
   ensureUser(o.user);
   const redisServer = await startRedisServer(o.redisPassword ? { password: o.redisPassword } : {});
   const emulator = await startEmulator();
   emulator.createBucket(BUCKET);
   emulator.createBucket(FOREIGN_BUCKET);
-  const s3 = emulator.s3();
+  const s3 = o.s3Client ? await o.s3Client(emulator) : emulator.s3();
   const redis = redisServer.client();
   const names = redisNames(`t${Math.random().toString(36).slice(2, 8)}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-exec-'));
@@ -245,6 +247,7 @@ export async function startHarness(o: {
       await control.close();
       redis.disconnect();
       await redisServer.stop();
+      if (o.s3Client) s3.destroy();
       await emulator.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
