@@ -83,6 +83,12 @@ export const ConfigSchema = z.object({
   envCacheMaxBytes: env.number(0).default(20 * 1024 * MiB),
   /** Give each venv its own pip (ensurepip, ~2 s per build); false: the host's pip installs into it. */
   envSeedPip: env.bool().default(true),
+  /**
+   * Create venvs and run pip as the job user (when jobs have a dedicated user, i.e. the service runs
+   * as root): installing a source distribution runs the package's own setup code, which must never
+   * run as root. The cache folder stays the service's; each build folder is handed to the job user.
+   */
+  envBuildAsJobUser: env.bool().default(true),
   /** pip index replacing PyPI (a private mirror). */
   pipIndexUrl: env.url().optional(),
   /** Extra pip indexes, comma-separated. */

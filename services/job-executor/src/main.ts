@@ -24,7 +24,7 @@ import { resolveJobUser } from './adapters/job-user.js';
 import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
-import { createEnvironmentManager } from './env/index.js';
+import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
 async function start(config: Config): Promise<void> {
@@ -64,21 +64,11 @@ async function start(config: Config): Promise<void> {
   const s3 = new S3Client({
     forcePathStyle: config.s3ForcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL),
   });
-  const environments = createEnvironmentManager({
-    cacheDir: config.envCacheDir ?? join(dataDir, 'envs'),
-    maxCacheBytes: config.envCacheMaxBytes,
-    python: config.pythonBin,
-    seedPip: config.envSeedPip,
-    killGraceMs: config.killGraceMs,
-    pip: {
-      ...(config.pipIndexUrl ? { indexUrl: config.pipIndexUrl } : {}),
-      extraIndexUrls: config.pipExtraIndexUrls,
-      noIndex: config.pipNoIndex,
-      findLinks: config.pipFindLinks,
-      onlyBinary: config.pipOnlyBinary,
-    },
-    logger: logger.child({ component: 'env' }),
-  });
+  // pip may run a package's own build code (setup.py): as the job user when jobs have one.
+  const buildUser = config.envBuildAsJobUser && jobUser.dedicated ? jobUser : undefined;
+  const environments = createEnvironmentManager(
+    environmentOptionsFromConfig(config, { logger, ...(buildUser ? { buildUser } : {}) }),
+  );
   const load = startDeviceLoad({
     redis,
     key: names.deviceLoad,

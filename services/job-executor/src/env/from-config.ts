@@ -27,6 +27,6 @@ export function environmentOptionsFromConfig(
       onlyBinary: config.pipOnlyBinary,
     },
     ...(buildUser ? { buildUser } : {}),
-    ...(logger ? { logger: logger.child({ component: 'env-cache' }) } : {}),
+    ...(logger ? { logger: logger.child({ component: 'env' }) } : {}),
   };
 }
