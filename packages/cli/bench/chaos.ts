@@ -4,8 +4,8 @@
 // --write puts the summary in docs/chaos.md. Exit code 1 when a job was lost or duplicated unexplained.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freePort, startEmulator, startFaultProxy } from '@edgefleet/testkit';
-import { formatSummary } from '../src/chaos/plan.js';
+import { emitBenchSection, freePort, startEmulator, startFaultProxy } from '@edgefleet/testkit';
+import { formatSummary, summaryRows } from '../src/chaos/plan.js';
 import { runChaos } from '../src/chaos/run.js';
 
 const argv = process.argv.slice(2);
@@ -32,8 +32,25 @@ const result = await runChaos({
   log: (line) => process.stdout.write(`chaos │ ${line}\n`),
 });
 const table = formatSummary(result);
-process.stdout.write(`${table}\n`);
-if (result.problems.length) process.stdout.write(`problems:\n${result.problems.join('\n')}\n`);
+const kills = Object.values(result.kills).reduce((a, b) => a + b, 0);
+emitBenchSection({
+  id: 'chaos',
+  title: 'Chaos run: jobs under kill -9, Redis restarts and outages',
+  command: `pnpm --filter @edgefleet/cli chaos --jobs ${jobs} --seed ${seed} --minutes ${minutes}`,
+  intro:
+    `A node in local mode (its own redis-server with AOF \`appendfsync always\`, S3/SQS through a fault ` +
+    `proxy in front of the emulator) runs ${jobs} short Python jobs with a webhook over ${minutes} min, ` +
+    `while ${kills} services are killed with -9 at seeded random moments (local mode restarts them), ` +
+    'Redis is restarted twice (SIGTERM) and killed once (-9), and S3 and the webhook answer 503 for ' +
+    '10 s twice each. Details and the checks: [chaos.md](chaos.md).',
+  tables: [{ header: ['what', 'value'], rows: summaryRows(result) }],
+  notes: [
+    result.problems.length
+      ? `Problems:\n\n${result.problems.map((p) => `- ${p}`).join('\n')}`
+      : 'Problems: none (no job lost, none with two terminal states, no unexplained duplicate, nothing pending).',
+    'FAILED jobs are expected: a job whose input download meets the S3 outage fails with DOWNLOAD_FAILED.',
+  ],
+});
 process.stdout.write(`node log: ${result.nodeLogFile}\n`);
 
 if (argv.includes('--write')) {

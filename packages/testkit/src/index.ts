@@ -1,3 +1,4 @@
+export * from './bench-report.js';
 export * from './eventually.js';
 export * from './fault-proxy.js';
 export * from './fauxqs.js';

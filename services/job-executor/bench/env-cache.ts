@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildWheel } from '@edgefleet/testkit';
+import { buildWheel, emitBenchSection } from '@edgefleet/testkit';
 import { createEnvironmentManager, type EnvironmentRequest } from '../src/env/index.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -86,7 +86,7 @@ async function main() {
       );
       await rm(venv, { recursive: true, force: true });
     });
-    rows.push(['naive: python -m venv + pip install -r (every job)', naive]);
+    rows.push(['naive: `python -m venv` + `pip install -r` (every job)', naive]);
 
     for (const seedPip of [true, false]) {
       const miss = await time(RUNS, async (i) => {
@@ -113,19 +113,26 @@ async function main() {
     });
     rows.push(['cache hit: ensure (hash workspace, lock, no pip)', hit]);
 
-    const w = Math.max(...rows.map(([n]) => n.length));
-    console.log(
-      `\nenvironment cache, ${WHEELS} local wheels, ${PYTHON}; misses ${RUNS} runs, hits ${HIT_RUNS} runs\n`,
-    );
-    console.log(
-      `${'case'.padEnd(w)} | ${'runs'.padStart(4)} | ${'p50 ms'.padStart(9)} | ${'mean ms'.padStart(9)}`,
-    );
-    console.log(`${'-'.repeat(w)}-|------|-----------|----------`);
-    for (const [name, xs] of rows)
-      console.log(
-        `${name.padEnd(w)} | ${String(xs.length).padStart(4)} | ${p50(xs).toFixed(1).padStart(9)} | ${mean(xs).toFixed(1).padStart(9)}`,
-      );
-    console.log(`\nhit vs naive (p50): ${(p50(naive) / p50(hit)).toFixed(0)}× faster\n`);
+    const sized = RUNS !== 3 || HIT_RUNS !== 20;
+    emitBenchSection({
+      id: 'env-cache',
+      title: 'job-executor: environment cache hit vs miss',
+      command: `${sized ? `BENCH_RUNS=${RUNS} BENCH_HIT_RUNS=${HIT_RUNS} ` : ''}pnpm --filter @edgefleet/job-executor bench:env`,
+      intro:
+        `The cost of the executor's \`ensure\` for a requirements file of ${WHEELS} local wheels (built ` +
+        `here, \`pip --no-index\`: no network), with ${PYTHON}: misses ${RUNS} runs each, hits ${HIT_RUNS} ` +
+        'runs, next to the naive flow the cache replaces. Resize with BENCH_RUNS and BENCH_HIT_RUNS.',
+      tables: [
+        {
+          header: ['case', 'runs', 'p50 ms', 'mean ms'],
+          rows: rows.map(([name, xs]) => [name, xs.length, p50(xs).toFixed(1), mean(xs).toFixed(1)]),
+          note:
+            'Miss = a new environment is built (venv + pip install); seedPip=false builds it without a pip ' +
+            'of its own. Hit = hash the requirements and wheels, take the lock, no pip.',
+        },
+      ],
+      notes: [`A hit is ${(p50(naive) / p50(hit)).toFixed(0)}× faster than the naive flow (p50).`],
+    });
   } finally {
     await rm(root, { recursive: true, force: true });
   }

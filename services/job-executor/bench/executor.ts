@@ -29,7 +29,7 @@ import {
   redisNames,
 } from '@edgefleet/contracts';
 import { createLogger, StreamConsumer, transitionJob } from '@edgefleet/service-kit';
-import { buildWheel, startEmulator, startRedisServer } from '@edgefleet/testkit';
+import { buildWheel, emitBenchSection, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { detectCgroups } from '../src/adapters/cgroup.js';
 import { resolveJobUser } from '../src/adapters/job-user.js';
 import { naiveEnvironmentManager } from '../src/adapters/naive-environment.js';
@@ -259,25 +259,46 @@ const dls = [
 ];
 
 const f = (n: number, d = 0) => n.toFixed(d);
-console.log(
-  `\nJob overhead (jobs entry → results entry, minus user code time; trivial job, 1 wheel requirement)`,
-);
-console.log('| flow                | jobs | median total ms | median overhead ms | min overhead ms |');
-console.log('|---------------------|------|-----------------|--------------------|-----------------|');
-for (const r of [cached, naive])
-  console.log(
-    `| ${r.label.padEnd(19)} | ${String(r.jobs).padStart(4)} | ${f(r.medianTotal).padStart(15)} | ${f(r.medianOverhead).padStart(18)} | ${f(r.min).padStart(15)} |`,
-  );
-console.log(
-  `\nDownload of one ${DOWNLOAD_MIB} MiB object from fauxqs (each in its own process; 2 runs each)`,
-);
-console.log('| downloader                        | ms      | MiB/s   | peak RSS MiB |');
-console.log('|-----------------------------------|---------|---------|--------------|');
-for (const d of dls)
-  console.log(
-    `| ${(d.mode === 'plain' ? 'plain GetObject → file' : 'edgefleet (sha256, O_EXCL, rename)').padEnd(33)} | ${f(d.ms).padStart(7)} | ${f(d.mibPerS, 1).padStart(7)} | ${f(d.rssMiB, 1).padStart(12)} |`,
-  );
-console.log(`\ncgroups: ${cgroups.summary}; job user ${jobUser.name} (dedicated: ${jobUser.dedicated})`);
+const sized = JOBS !== 5 || DOWNLOAD_MIB !== 256;
+emitBenchSection({
+  id: 'executor',
+  title: 'job-executor: job overhead and downloads',
+  command: `${sized ? `BENCH_JOBS=${JOBS} BENCH_DOWNLOAD_MIB=${DOWNLOAD_MIB} ` : ''}pnpm --filter @edgefleet/job-executor bench`,
+  intro:
+    `The executor's job handling in the benchmark's process (no SQS, no receiver): a trivial job with one ` +
+    `wheel requirement (a local wheel from S3), ${JOBS} jobs with the environment cache warm (after one ` +
+    `warm-up job), ${naive.jobs} with the naive flow; then one ${DOWNLOAD_MIB} MiB object downloaded from ` +
+    'the S3/SQS emulator, twice by each downloader, each download in a process of its own so that its ' +
+    `peak RSS is its own. cgroups: ${cgroups.summary}; job user ${jobUser.name}. ` +
+    'Resize with BENCH_JOBS and BENCH_DOWNLOAD_MIB.',
+  tables: [
+    {
+      header: ['flow', 'jobs', 'median total ms', 'median overhead ms', 'min overhead ms'],
+      rows: [cached, naive].map((r) => [
+        r.label === 'cache (warm)'
+          ? 'warm environment cache'
+          : 'naive: fresh `python -m venv` + `pip install -r`',
+        r.jobs,
+        f(r.medianTotal),
+        f(r.medianOverhead),
+        f(r.min),
+      ]),
+      note:
+        'Total = the `jobs` stream entry until the terminal `results` entry; overhead = total − the user ' +
+        "code's own run time (measured inside the script).",
+    },
+    {
+      header: [`downloader, one ${DOWNLOAD_MIB} MiB object`, 'ms', 'MiB/s', 'peak RSS MiB'],
+      rows: dls.map((d) => [
+        d.mode === 'plain' ? 'plain GetObject → file' : 'edgefleet (sha256, O_EXCL, rename)',
+        f(d.ms),
+        f(d.mibPerS, 1),
+        f(d.rssMiB, 1),
+      ]),
+      note: "MiB/s = object size / wall time of the download; peak RSS = the download process's maxRSS.",
+    },
+  ],
+});
 
 redis.disconnect();
 await redisServer.stop();

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type JobMessage, JobMessageV1, redisNames } from '@edgefleet/contracts';
 import { silentLogger } from '@edgefleet/service-kit';
-import { startEmulator, startRedisServer } from '@edgefleet/testkit';
+import { emitBenchSection, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { JobStore } from '../src/adapters/job-store.js';
 import { SqsPoller } from '../src/adapters/sqs-poller.js';
 import { Intake } from '../src/intake.js';
@@ -57,7 +57,7 @@ async function run(appendfsync: 'always' | 'everysec') {
     const intake = new Intake({
       store,
       logger,
-      policy: { allowedBuckets: ['bench-bucket'], allowedWebhookHosts: [], requireSignature: false },
+      policy: { allowedBuckets: ['bench-bucket'], webhookAllowedHosts: [], requireSignature: false },
     });
     const queueUrl = emu.createQueue(`bench-${appendfsync}`);
     for (let i = 0; i < MESSAGES; i += 10)
@@ -139,37 +139,43 @@ async function run(appendfsync: 'always' | 'everysec') {
 
 const rows = [await run('always'), await run('everysec')];
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-const header = [
-  'appendfsync',
-  'SQS→stream msg/s',
-  'handOff() p50 ms',
-  'handOff() p99 ms',
-  'XADD→XREADGROUP p50 ms',
-  'p99 ms',
-  'redis-benchmark SET p50 ms',
-  'p99 ms',
-  'SET rps (c=1)',
-];
-const table = rows.map((r) => [
-  r.appendfsync,
-  f(r.msgsPerSecond, 0),
-  f(r.handOffP50),
-  f(r.handOffP99),
-  f(r.seenP50),
-  f(r.seenP99),
-  f(r.rb.p50, 3),
-  f(r.rb.p99, 3),
-  f(r.rb.rps, 0),
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(
-  `\njob-receiver bench: ${MESSAGES} SQS messages (fauxqs, batches of 10), ${HANDOFFS} timed hand-offs, ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ')}`,
-);
-console.log(line(header));
-console.log(line(widths.map((w) => '-'.repeat(w))));
-for (const row of table) console.log(line(row));
-console.log(
-  '\nhandOff() = transition script (record + XADD) and durability wait; XADD→XREADGROUP = from the call until a ' +
-    'blocked reader on another connection holds the entry. redis-benchmark: SET, 1 client, same server, same run.',
-);
+const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(
+  /v=(\S+)/,
+)?.[1];
+const sized = MESSAGES !== 1000 || HANDOFFS !== 500;
+emitBenchSection({
+  id: 'receiver',
+  title: 'job-receiver: SQS → stream hand-off',
+  command: `${sized ? `BENCH_MESSAGES=${MESSAGES} BENCH_HANDOFFS=${HANDOFFS} ` : ''}pnpm --filter @edgefleet/job-receiver bench`,
+  intro:
+    `${MESSAGES} job messages through the S3/SQS emulator (batches of 10) into the jobs stream by one ` +
+    `poller, then ${HANDOFFS} timed hand-offs, against a redis-server ${redisVersion ?? ''} of the ` +
+    "benchmark's own with AOF, once with `appendfsync always` (the device setting) and once with " +
+    '`everysec`; `redis-benchmark` runs against the same server in the same run ' +
+    "(`-t set -n 5000 -c 1`: one client, like the receiver's single command connection). " +
+    'Resize with BENCH_MESSAGES and BENCH_HANDOFFS.',
+  tables: [
+    {
+      header: [
+        'appendfsync',
+        'SQS→stream msg/s',
+        'handOff() p50 / p99 ms',
+        'XADD→XREADGROUP p50 / p99 ms',
+        'redis-benchmark SET p50 / p99 ms (1 client)',
+        'SET rps',
+      ],
+      rows: rows.map((r) => [
+        r.appendfsync,
+        f(r.msgsPerSecond, 0),
+        `${f(r.handOffP50)} / ${f(r.handOffP99)}`,
+        `${f(r.seenP50)} / ${f(r.seenP99)}`,
+        `${f(r.rb.p50, 3)} / ${f(r.rb.p99, 3)}`,
+        f(r.rb.rps, 0),
+      ]),
+      note:
+        'handOff() = the transition script (record + XADD in one Lua script) and the durability wait, ' +
+        'durable before the SQS delete; XADD→XREADGROUP = from the call until a blocked reader on ' +
+        'another connection holds the entry.',
+    },
+  ],
+});

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeEntry, type ResultsEntry, redisNames } from '@edgefleet/contracts';
 import { transitionJob } from '@edgefleet/service-kit';
 import {
+  emitBenchSection,
   eventually,
   freePort,
   startEmulator,
@@ -176,15 +177,24 @@ client.disconnect();
 await redis.stop();
 await emu.stop();
 
-const header = ['files', 'method', 'seconds', 'MiB/s', 'RSS idle MiB', 'peak RSS MiB', 'peak − idle MiB'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
-console.log(
-  '\nplain: sequential Upload() per file, 5 MiB parts × 4 in flight, nothing else. edgefleet: results entry →\n' +
-    'UPLOADING → files (sha256 in the same pass; small files 4 at once, multipart files one at a time\n' +
-    'with 8 MiB parts × 2 in flight) → manifest →\n' +
-    'SUCCEEDED, timed until the record says SUCCEEDED. Same fauxqs (in this process), loopback.',
-);
+emitBenchSection({
+  id: 'uploader',
+  title: 'result-uploader: upload throughput and memory',
+  command: 'pnpm build && pnpm --filter @edgefleet/result-uploader bench',
+  intro:
+    'The built service (dist/main.js) end to end — a `results` entry, then UPLOADING, every file with its ' +
+    'sha256 in the same pass, the manifest, SUCCEEDED — next to a plain lib-storage `Upload` of the same ' +
+    `files, for ${scenarios.map((x) => x.name).join(', ')}. Each method runs in a process of its own ` +
+    "against the same S3/SQS emulator (in the benchmark's process, loopback), so its peak RSS is its own.",
+  tables: [
+    {
+      header: ['files', 'method', 'seconds', 'MiB/s', 'RSS idle MiB', 'peak RSS MiB', 'peak − idle RSS MiB'],
+      rows,
+      note:
+        'plain: sequential `Upload()` per file, 5 MiB parts × 4 in flight, nothing else. edgefleet: small ' +
+        'files 4 at once, multipart files one at a time with 8 MiB parts × 2 in flight, timed until the ' +
+        "record says SUCCEEDED. RSS idle = VmRSS before the upload; peak RSS = VmHWM (the process's peak " +
+        'since it started, which for the service includes its start-up); MiB/s = bytes / seconds.',
+    },
+  ],
+});

@@ -156,10 +156,10 @@ export interface ChaosSummary {
   wallMs: number;
 }
 
-/** A Markdown table of the run. */
-export function formatSummary(s: ChaosSummary): string {
+/** The run as (what, value) rows. */
+export function summaryRows(s: ChaosSummary): [string, string][] {
   const v = s.verdict;
-  const rows: [string, string][] = [
+  return [
     ['seed', String(s.seed)],
     ['jobs submitted', String(v.jobs)],
     [
@@ -183,6 +183,11 @@ export function formatSummary(s: ChaosSummary): string {
     ['unexplained duplicates', String(v.unexplainedDuplicates.length)],
     ['wall time', `${(s.wallMs / 1000).toFixed(1)} s`],
   ];
+}
+
+/** A Markdown table of the run. */
+export function formatSummary(s: ChaosSummary): string {
+  const rows = summaryRows(s);
   const w = Math.max(...rows.map(([k]) => k.length));
   const vw = Math.max(5, ...rows.map(([, val]) => val.length));
   return [

@@ -4,26 +4,17 @@
 // power cut, S3 and webhook outages), waits with a deadline for the node to go quiet, and reports
 // what every job ended as. The emulator and proxy come from the caller (the testkit's), so this
 // module needs nothing beyond the CLI's own dependencies.
-import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { GROUPS, redisNames } from '@edgefleet/contracts';
 import { Redis } from 'ioredis';
 import { submit } from '../commands/submit.js';
+import { type LocalNodeProcess, readLocalPids, startLocalNodeProcess } from '../local/node-process.js';
+import { startWebhookRecorder } from '../local/webhook-recorder.js';
 import {
   type ChaosEvent,
   type ChaosPlanOptions,
@@ -78,8 +69,6 @@ export interface ChaosResult extends ChaosSummary {
   nodeLogFile: string;
 }
 
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const cliEntry = join(root, 'packages/cli/dist/main.js');
 const JOBS_BUCKET = 'edgefleet-jobs';
 const RESULTS_BUCKET = 'edgefleet-results';
 const SECRET = 'chaos-webhook-secret-0123456789abcdef';
@@ -101,53 +90,6 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, intervalM
     }
     if (Date.now() >= deadline) return false;
     await delay(intervalMs);
-  }
-}
-
-interface Hook {
-  jobId: string;
-  key: string;
-}
-
-/** A webhook receiver that records accepted notifications and answers 503 while `failing`. */
-async function startHookServer(port: number) {
-  const hooks: Hook[] = [];
-  const state = { failing: false, faulted: 0 };
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      if (state.failing) {
-        state.faulted++;
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      let jobId = '?';
-      try {
-        jobId = String((JSON.parse(body) as { jobId?: unknown }).jobId);
-      } catch {
-        // recorded as '?'
-      }
-      hooks.push({ jobId, key: String(req.headers['idempotency-key'] ?? '') });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    hooks,
-    state,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
-function readPids(dataDir: string): Record<string, number> {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as Record<string, number>;
-  } catch {
-    return {};
   }
 }
 
@@ -184,7 +126,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
   mkdirSync(dataDir);
   const nodeLogFile = o.nodeLogFile ?? join(tmpdir(), `edgefleet-chaos-${o.seed}-${process.pid}.log`);
   writeFileSync(nodeLogFile, '');
-  let node: ChildProcess | undefined;
+  let node: LocalNodeProcess | undefined;
   let redis: Redis | undefined;
   let s3Faulted = () => 0;
   let webhookFaulted = () => 0;
@@ -200,24 +142,19 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     emu.createBucket(RESULTS_BUCKET);
     const proxy = await o.deps.startFaultProxy(emu.endpoint);
     cleanups.push(() => proxy.close());
-    const hook = await startHookServer(await o.deps.freePort());
+    const hook = await startWebhookRecorder({ port: await o.deps.freePort() });
     cleanups.push(() => hook.close());
     webhookFaulted = () => hook.state.faulted;
     const s3Rules: { readonly hits: number }[] = [];
     s3Faulted = () => s3Rules.reduce((n, r) => n + r.hits, 0);
 
-    const redisPort = await o.deps.freePort();
-    let nodeOut = '';
-    node = spawn(process.execPath, [cliEntry, 'local'], {
-      cwd: root,
-      detached: true,
+    node = await startLocalNodeProcess({
+      dataDir,
+      nodeName: 'chaos-node',
+      logFile: nodeLogFile,
+      freePort: o.deps.freePort,
       env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        EDGEFLEET_DATA_DIR: dataDir,
-        EDGEFLEET_NODE_NAME: 'chaos-node',
         EDGEFLEET_WEBHOOK_SECRET: SECRET,
-        EDGEFLEET_LOCAL_REDIS_PORT: String(redisPort),
         // Every S3 and SQS call of the services goes through the fault proxy.
         AWS_ENDPOINT_URL: proxy.url,
         AWS_REGION: 'us-east-1',
@@ -232,25 +169,9 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
         EDGEFLEET_SQS_VISIBILITY_SECONDS: '10',
         EDGEFLEET_SWEEP_INTERVAL_MS: '5000',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const onOut = (d: Buffer) => {
-      appendFileSync(nodeLogFile, d);
-      if (nodeOut.length < 100_000) nodeOut += d.toString();
-    };
-    node.stdout?.on('data', onOut);
-    node.stderr?.on('data', onOut);
-    const up = await until(
-      async () => {
-        if (node?.exitCode !== null) throw new Error('exited');
-        return /node chaos-node is up/.test(nodeOut);
-      },
-      120_000,
-      200,
-    );
-    if (!up) throw new Error(`local mode did not come up (exit ${node.exitCode}); see ${nodeLogFile}`);
+    const redisPort = node.redisPort;
     log(`local mode up (redis on ${redisPort}, S3/SQS via ${proxy.url}); ${plan.length} events`);
-    nodeOut = '';
 
     const jobDir = join(work, 'job');
     mkdirSync(jobDir);
@@ -285,7 +206,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
         }
         case 'kill-service': {
           const service: ChaosService = e.service;
-          if (signalPid(readPids(dataDir)[service], 'SIGKILL')) {
+          if (signalPid(readLocalPids(dataDir)[service], 'SIGKILL')) {
             kills[service] = (kills[service] ?? 0) + 1;
             log(`${at} kill -9 ${service}`);
           } else log(`${at} ${service} not running (restarting); no kill`);
@@ -294,7 +215,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
         case 'restart-redis':
         case 'kill-redis': {
           const sig = e.kind === 'kill-redis' ? 'SIGKILL' : 'SIGTERM';
-          const before = readPids(dataDir)['redis-server'];
+          const before = readLocalPids(dataDir)['redis-server'];
           if (!signalPid(before, sig)) {
             log(`${at} redis-server not running; no ${sig}`);
             return;
@@ -305,7 +226,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
           // Local mode starts a new redis-server: wait (bounded) for it, so outages never overlap.
           const back = await until(
             async () => {
-              const pid = readPids(dataDir)['redis-server'];
+              const pid = readLocalPids(dataDir)['redis-server'];
               return pid !== undefined && pid !== before && (await redis?.ping()) === 'PONG';
             },
             30_000,
@@ -412,7 +333,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     problems.push(`driver failed: ${(e as Error).message}`);
   } finally {
     redis?.disconnect();
-    if (node) await stopNode(node, dataDir);
+    await node?.stop();
     for (const c of cleanups.reverse()) {
       try {
         await c();
@@ -436,21 +357,4 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     problems,
     nodeLogFile,
   };
-}
-
-/** Ctrl-C for local mode, then, whatever happened, SIGKILL for its process group and every known pid. */
-async function stopNode(node: ChildProcess, dataDir: string): Promise<void> {
-  if (node.exitCode === null && node.signalCode === null) {
-    const exited = new Promise<void>((r) => node.once('exit', () => r()));
-    node.kill('SIGINT');
-    await Promise.race([exited, delay(45_000)]);
-  }
-  if (node.pid) {
-    try {
-      process.kill(-node.pid, 'SIGKILL');
-    } catch {
-      // the group is gone
-    }
-  }
-  for (const pid of Object.values(readPids(dataDir))) signalPid(pid, 'SIGKILL');
 }

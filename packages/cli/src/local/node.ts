@@ -14,7 +14,7 @@ import { colorizer } from './colors.js';
 import { type LocalEmulator, startLocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
 import { type LocalRedis, startLocalRedis } from './redis-local.js';
-import { type LocalWiring, SERVICES, type ServiceSpec } from './services.js';
+import { type LocalWiring, localPort, SERVICES, type ServiceSpec, serviceSpec } from './services.js';
 
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;
@@ -152,19 +152,22 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       jobsQueueUrl,
       ...(resultsQueueUrl ? { resultsQueueUrl } : {}),
       allowedBuckets,
-      webhookHosts: (env.EDGEFLEET_ALLOWED_WEBHOOK_HOSTS ?? '127.0.0.1,localhost').split(',').filter(Boolean),
+      webhookHosts: (env.EDGEFLEET_WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost').split(',').filter(Boolean),
       webhookSecret: env.EDGEFLEET_WEBHOOK_SECRET ?? localSecret(dataDir),
       gossipBindPort: Number(env.EDGEFLEET_GOSSIP_BIND_PORT ?? 8000),
       members: (env.EDGEFLEET_MEMBERS ?? '').split(',').filter(Boolean),
+      jobApiUrl: `http://127.0.0.1:${localPort(serviceSpec('job-receiver'), env)}`,
     };
 
     const start = (spec: ServiceSpec, index: number, restarts = 0): Running => {
-      const child = spawn(process.execPath, [spec.entry, ...spec.args(wiring)], {
+      const child = spawn(process.execPath, [...spec.nodeArgs, spec.entry, ...spec.args(wiring)], {
         env: {
+          ...spec.defaultEnv,
           ...env,
           EDGEFLEET_REDIS_URL: redisUrl,
           EDGEFLEET_NODE_NAME: wiring.nodeName,
           ...aws,
+          EDGEFLEET_PORT: String(localPort(spec, env)),
           ...spec.env(wiring),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -195,12 +198,14 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     for (const [i, spec] of SERVICES.entries()) {
       const r = start(spec, i);
       running.push(r);
-      await waitHealthy(`http://127.0.0.1:${spec.port}/healthz`, r.child, 30_000).catch((e: Error) => {
-        throw new Error(`${spec.name} ${e.message}`);
-      });
+      await waitHealthy(`http://127.0.0.1:${localPort(spec, env)}/healthz`, r.child, 30_000).catch(
+        (e: Error) => {
+          throw new Error(`${spec.name} ${e.message}`);
+        },
+      );
     }
     say(
-      `node ${wiring.nodeName} is up: job API http://127.0.0.1:4100/v1/jobs, members http://127.0.0.1:4001/members`,
+      `node ${wiring.nodeName} is up: job API ${wiring.jobApiUrl}/v1/jobs, members http://127.0.0.1:${localPort(serviceSpec('gossip-membership'), env)}/members`,
     );
     say(
       'submit a job: node packages/cli/dist/main.js submit examples/hello --wait   (Ctrl-C stops the node)',

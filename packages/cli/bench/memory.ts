@@ -1,0 +1,365 @@
+// Memory of a whole node: a local node (`edgefleet local`, the four services and its redis-server) is
+// started, left idle, given a burst of trivial jobs through SQS and left idle again; the RSS of every
+// process is read from /proc while that happens, next to two baselines started in the same run (a bare
+// Node process and a bare fastify server), so the report shows what each service adds.
+//   pnpm --filter @edgefleet/cli bench:memory [--jobs 50] [--settle 30] [--samples 10]
+//     [--node-options "--max-semi-space-size=1"] [--env MALLOC_ARENA_MAX=2]
+// --settle: seconds of idleness before the idle samples; --samples: idle samples, one a second;
+// --node-options: NODE_OPTIONS for the node's processes, --env: more of their environment (to measure
+// a V8 flag or an allocator setting before adopting it).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { redisNames } from '@edgefleet/contracts';
+import {
+  type BenchTable,
+  emitBenchSection,
+  eventually,
+  fmt,
+  freePort,
+  startEmulator,
+} from '@edgefleet/testkit';
+import { Redis } from 'ioredis';
+import { TERMINAL } from '../src/chaos/plan.js';
+import { submit } from '../src/commands/submit.js';
+import { type LocalNodeProcess, startLocalNodeProcess } from '../src/local/node-process.js';
+import { median, procMemory, procPss } from './proc-memory.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? (argv[i + 1] ?? dflt) : dflt;
+};
+const JOBS = Number(arg('jobs', '50'));
+const SETTLE_S = Number(arg('settle', '30'));
+const SAMPLES = Number(arg('samples', '10'));
+const NODE_OPTIONS = arg('node-options', '');
+/** --env KEY=VALUE (repeatable): more environment for the node, e.g. MALLOC_ARENA_MAX=2. */
+const EXTRA_ENV: Record<string, string> = Object.fromEntries(
+  argv
+    .flatMap((a, i) => (a === '--env' && argv[i + 1]?.includes('=') ? [argv[i + 1] as string] : []))
+    .map((kv) => {
+      const at = kv.indexOf('=');
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+);
+/** Busy sampling period, ms: often enough to catch a peak that lasts one job. */
+const BUSY_SAMPLE_MS = 200;
+const SERVICES = ['job-receiver', 'job-executor', 'result-uploader', 'gossip-membership'] as const;
+const NODE_PROCESSES = [...SERVICES, 'redis-server'] as const;
+/** The target for a service at rest, MB (10^6 bytes): a Jetson shares 4–8 GiB between CPU and GPU. */
+const TARGET_MB = 80;
+const KIB_PER_MIB = 1024;
+const TARGET_MIB = (TARGET_MB * 1e6) / 2 ** 20;
+
+const JOB_MAIN = `import os, pathlib
+pathlib.Path(os.environ["EDGEFLEET_OUTPUT_DIR"], "ok.txt").write_text(os.environ["EDGEFLEET_JOB_ID"])
+`;
+const JOBS_BUCKET = 'edgefleet-jobs';
+const RESULTS_BUCKET = 'edgefleet-results';
+const serviceKitDir = fileURLToPath(new URL('../../service-kit/', import.meta.url));
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The two baselines: what Node itself and fastify cost before any edgefleet code. */
+const BASELINES: { name: string; script: string }[] = [
+  { name: 'bare Node process', script: 'setInterval(() => {}, 1 << 30);' },
+  {
+    name: 'bare fastify server',
+    script:
+      "const app = require('fastify')(); app.get('/healthz', async () => 'ok'); app.listen({ port: 0, host: '127.0.0.1' });",
+  },
+];
+
+interface Series {
+  idleRss: number[];
+  idlePss: number[];
+  idleAnon: number[];
+  idleFile: number[];
+  busyRss: number[];
+  /** Idle again after the burst: the code a job needs (AWS SDK calls, the environment cache) is loaded. */
+  afterRss: number[];
+  hwm: number;
+}
+const newSeries = (): Series => ({
+  idleRss: [],
+  idlePss: [],
+  idleAnon: [],
+  idleFile: [],
+  busyRss: [],
+  afterRss: [],
+  hwm: 0,
+});
+const series = new Map<string, Series>();
+const seriesOf = (name: string): Series => {
+  const s = series.get(name) ?? newSeries();
+  series.set(name, s);
+  return s;
+};
+
+const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-memory-'));
+// Job code runs as an unprivileged user that must reach the data folder below this one.
+chmodSync(work, 0o755);
+const dataDir = join(work, 'data');
+mkdirSync(dataDir);
+const logFile = join(tmpdir(), `edgefleet-bench-memory-${process.pid}.log`);
+const baselines: ChildProcess[] = [];
+let node: LocalNodeProcess | undefined;
+let redis: Redis | undefined;
+const emu = await startEmulator();
+const restarts: string[] = [];
+let busyWallS = Number.NaN;
+/** Terminal state → jobs of the burst. */
+const outcome = new Map<string, number>();
+
+try {
+  const queueUrl = emu.createQueue('edgefleet-jobs', { VisibilityTimeout: '60' });
+  emu.createBucket(JOBS_BUCKET);
+  emu.createBucket(RESULTS_BUCKET);
+  for (const b of BASELINES) {
+    baselines.push(
+      spawn(process.execPath, ['-e', b.script], {
+        cwd: serviceKitDir,
+        stdio: 'ignore',
+        env: { PATH: process.env.PATH ?? '' },
+      }),
+    );
+  }
+  const startedAt = Date.now();
+  node = await startLocalNodeProcess({
+    dataDir,
+    nodeName: 'bench-memory',
+    logFile,
+    freePort: () => freePort(),
+    env: {
+      ...emu.env(),
+      EDGEFLEET_S3_FORCE_PATH_STYLE: 'true',
+      EDGEFLEET_QUEUE_URLS: queueUrl,
+      EDGEFLEET_ALLOWED_BUCKETS: `${JOBS_BUCKET},${RESULTS_BUCKET}`,
+      ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
+      ...EXTRA_ENV,
+    },
+  });
+  const up = node;
+  process.stdout.write(
+    `node up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; idle for ${SETTLE_S} s\n`,
+  );
+
+  // The processes to watch: the node's, by name, plus local mode itself and the baselines.
+  const pidsNow = (): Map<string, number> => {
+    const m = new Map<string, number>();
+    const p = up.pids();
+    for (const name of NODE_PROCESSES) if (p[name]) m.set(name, p[name] as number);
+    if (up.child.pid) m.set('edgefleet local', up.child.pid);
+    BASELINES.forEach((b, i) => {
+      const pid = baselines[i]?.pid;
+      if (pid) m.set(b.name, pid);
+    });
+    return m;
+  };
+  const firstPids = pidsNow();
+  const sample = (phase: 'idle' | 'busy' | 'after') => {
+    for (const [name, pid] of pidsNow()) {
+      if (firstPids.get(name) !== pid && !restarts.includes(name)) restarts.push(name);
+      const mem = procMemory(pid);
+      if (!mem) continue;
+      const s = seriesOf(name);
+      s.hwm = Math.max(s.hwm, mem.hwmKiB);
+      if (phase !== 'idle') {
+        (phase === 'busy' ? s.busyRss : s.afterRss).push(mem.rssKiB);
+        continue;
+      }
+      s.idleRss.push(mem.rssKiB);
+      s.idleAnon.push(mem.anonKiB);
+      s.idleFile.push(mem.fileKiB);
+      const pss = procPss(pid);
+      if (pss !== undefined) s.idlePss.push(pss);
+    }
+    // This process: the benchmark driver with the S3/SQS emulator in it.
+    const self = process.memoryUsage().rss / 1024;
+    const s = seriesOf('driver + S3/SQS emulator');
+    ({ idle: s.idleRss, busy: s.busyRss, after: s.afterRss })[phase].push(self);
+  };
+
+  // Idle: a measurement window after readiness, no jobs.
+  await delay(SETTLE_S * 1000);
+  for (let i = 0; i < SAMPLES; i++) {
+    sample('idle');
+    await delay(1000);
+  }
+
+  // Busy: one job to make the environment warm (not sampled), then the burst.
+  const jobDir = join(work, 'job');
+  mkdirSync(jobDir);
+  writeFileSync(join(jobDir, 'main.py'), JOB_MAIN);
+  const aws = {
+    s3: emu.s3(),
+    sqs: emu.sqs(),
+    queueUrl: async () => queueUrl,
+    jobsBucket: JOBS_BUCKET,
+    resultsUri: `s3://${RESULTS_BUCKET}/results/`,
+    close() {},
+  };
+  redis = new Redis(up.redisUrl, { maxRetriesPerRequest: 1 });
+  const names = redisNames();
+  const db = redis;
+  const states = async (ids: string[]) =>
+    Promise.all(ids.map(async (id) => (await db.hget(names.jobKey(id), 'state')) ?? 'NONE'));
+  const allDone = async (ids: string[]) => (await states(ids)).every((s) => TERMINAL.has(s));
+  await submit(aws, { target: jobDir, jobId: 'bench-memory-warmup' }, () => {});
+  await eventually(() => allDone(['bench-memory-warmup']), {
+    timeoutMs: 180_000,
+    intervalMs: 250,
+    what: 'the warm-up job ends',
+  });
+  process.stdout.write(`warm-up job done; ${JOBS} jobs\n`);
+
+  const ids = Array.from({ length: JOBS }, (_, i) => `bench-memory-${String(i).padStart(3, '0')}`);
+  const sampler = setInterval(() => sample('busy'), BUSY_SAMPLE_MS);
+  const t0 = Date.now();
+  try {
+    await Promise.all(ids.map((jobId) => submit(aws, { target: jobDir, jobId }, () => {})));
+    await eventually(() => allDone(ids), { timeoutMs: 300_000, intervalMs: 250, what: `${JOBS} jobs end` });
+  } finally {
+    clearInterval(sampler);
+  }
+  busyWallS = (Date.now() - t0) / 1000;
+  for (const st of await states(ids)) outcome.set(st, (outcome.get(st) ?? 0) + 1);
+  sample('busy');
+
+  // Idle after the burst: the same window as before the jobs.
+  process.stdout.write(`burst done in ${busyWallS.toFixed(1)} s; idle for ${SETTLE_S} s\n`);
+  await delay(SETTLE_S * 1000);
+  for (let i = 0; i < SAMPLES; i++) {
+    sample('after');
+    await delay(1000);
+  }
+} finally {
+  redis?.disconnect();
+  await node?.stop();
+  for (const b of baselines) b.kill('SIGKILL');
+  await emu.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+// --- the section -------------------------------------------------------------------------------------
+const mib = (kib: number) => fmt(kib / KIB_PER_MIB, 1);
+const get = (name: string) => series.get(name) ?? newSeries();
+const fastifyIdle = median(get('bare fastify server').idleRss);
+const vsFastify = (kib: number) => {
+  const d = (kib - fastifyIdle) / KIB_PER_MIB;
+  return Number.isFinite(d) ? `${d >= 0 ? '+' : ''}${d.toFixed(1)}` : '–';
+};
+const row = (label: string, s: Series, withBusy = true, nodeProcess = true) => {
+  const idle = median(s.idleRss);
+  return [
+    label,
+    mib(idle),
+    s.idlePss.length ? mib(median(s.idlePss)) : '–',
+    withBusy && s.busyRss.length ? `${mib(median(s.busyRss))} / ${mib(Math.max(...s.busyRss))}` : '–',
+    withBusy && s.afterRss.length ? mib(median(s.afterRss)) : '–',
+    s.hwm ? mib(s.hwm) : '–',
+    nodeProcess ? vsFastify(idle) : '–',
+  ];
+};
+// The whole node: the four services and redis-server, summed sample by sample.
+const sumAt = (pick: (s: Series) => number[]) => {
+  const all = NODE_PROCESSES.map((n) => pick(get(n)));
+  const n = Math.min(...all.map((a) => a.length));
+  return Array.from({ length: n }, (_, i) => all.reduce((acc, a) => acc + (a[i] as number), 0));
+};
+const whole: Series = {
+  idleRss: sumAt((s) => s.idleRss),
+  idlePss: sumAt((s) => s.idlePss),
+  idleAnon: [],
+  idleFile: [],
+  busyRss: sumAt((s) => s.busyRss),
+  afterRss: sumAt((s) => s.afterRss),
+  hwm: 0,
+};
+const overTarget = (pick: (s: Series) => number[]) =>
+  SERVICES.filter((n) => median(pick(get(n))) / KIB_PER_MIB > TARGET_MIB);
+const over = overTarget((s) => s.idleRss);
+const overAfter = overTarget((s) => s.afterRss);
+
+const table: BenchTable = {
+  header: [
+    'process',
+    'idle RSS MiB (median)',
+    'idle PSS MiB (median)',
+    'busy RSS MiB (median / peak)',
+    'idle RSS after the burst MiB (median)',
+    'peak RSS since start MiB (VmHWM)',
+    'idle RSS vs bare fastify MiB',
+  ],
+  rows: [
+    ...SERVICES.map((n) => row(n, get(n))),
+    row('redis-server', get('redis-server'), true, false),
+    row('**whole node** (4 services + redis-server)', whole, true, false),
+    row('bare Node 20 process (baseline)', get('bare Node process'), false),
+    row('bare fastify server (baseline)', get('bare fastify server'), false),
+    row('`edgefleet local` supervisor (not on a device)', get('edgefleet local')),
+    row('benchmark driver + S3/SQS emulator (not on a device)', get('driver + S3/SQS emulator')),
+  ],
+  note:
+    'RSS = VmRSS of /proc/<pid>/status; PSS = Pss of /proc/<pid>/smaps_rollup (a shared page counts ' +
+    '1/n in each of the n processes mapping it, so PSS adds up where RSS counts the node binary once per ' +
+    'process). Idle: median of the idle samples; busy: median and maximum of samples every ' +
+    `${BUSY_SAMPLE_MS} ms during the burst; idle after the burst: the same window again once every job ` +
+    'ended (the code a job needs is loaded by then). The whole node sums its processes sample by sample. ' +
+    "The executor's row is its own process: job processes (Python) are not counted. " +
+    "vs bare fastify = idle RSS − the bare fastify server's idle RSS.",
+};
+const breakdown: BenchTable = {
+  title: 'Idle RSS split: private (RssAnon) and mapped files (RssFile, mostly the node binary)',
+  header: ['process', 'RssAnon MiB', 'RssFile MiB'],
+  rows: [...SERVICES, 'redis-server', 'bare Node process', 'bare fastify server'].map((n) => [
+    n,
+    mib(median(get(n).idleAnon)),
+    mib(median(get(n).idleFile)),
+  ]),
+};
+
+const notes: string[] = [
+  `Target: under ${TARGET_MB} MB (${TARGET_MIB.toFixed(1)} MiB) idle RSS per service. ` +
+    (over.length
+      ? `Above it before any job in this run: ${over.join(', ')}.`
+      : 'Every service is under it before any job in this run.') +
+    (overAfter.length
+      ? ` Above it idle after the burst: ${overAfter.join(', ')}.`
+      : ' Every service is under it idle after the burst.'),
+  'Local mode and the images start job-receiver, job-executor and result-uploader with ' +
+    '`--max-semi-space-size=1` and `MALLOC_ARENA_MAX=2` (packages/cli/src/local/services.ts gives the ' +
+    "measured effect); gossip-membership with node's defaults.",
+  `The burst: ${JOBS} jobs ended in ${fmt(busyWallS)} s (${[...outcome].map(([k, n]) => `${k} ${n}`).join(', ')}).` +
+    (restarts.length
+      ? ` Restarted during the run (its series mixes two processes): ${restarts.join(', ')}.`
+      : ''),
+];
+emitBenchSection({
+  id: 'memory',
+  title: 'Memory: idle and busy RSS of each service and of the whole node',
+  command: `pnpm --filter @edgefleet/cli bench:memory${JOBS !== 50 ? ` --jobs ${JOBS}` : ''}${NODE_OPTIONS ? ` --node-options "${NODE_OPTIONS}"` : ''}${Object.entries(
+    EXTRA_ENV,
+  )
+    .map(([k, v]) => ` --env ${k}=${v}`)
+    .join('')}`,
+  intro:
+    'A node in local mode (`edgefleet local`: the four services as separate Node processes, each as ' +
+    'local mode and the images start it, and its own redis-server with AOF `appendfsync always`), ' +
+    `S3/SQS from the emulator in the benchmark's process. Idle: ${SETTLE_S} s after every service ` +
+    `answered /healthz, then ${SAMPLES} samples one second apart, no jobs. Busy: after one warm-up job ` +
+    `(the environment is then cached), ${JOBS} trivial Python jobs (write one output file) submitted ` +
+    'at once through SQS, sampled until every job ended; then the idle window again. ' +
+    'The baselines run alongside: ' +
+    '`node -e` idling, and `node -e` with fastify listening on loopback.' +
+    (NODE_OPTIONS ? ` NODE_OPTIONS for the node: \`${NODE_OPTIONS}\`.` : '') +
+    Object.entries(EXTRA_ENV)
+      .map(([k, v]) => ` ${k}=${v} for the node.`)
+      .join(''),
+  tables: [table, breakdown],
+  notes,
+});
+process.stdout.write(`node log: ${logFile}\n`);
+process.exit(0);
