@@ -247,11 +247,7 @@ describe('run outcomes', () => {
       );
     });
     const t = Date.now();
-    await h.redis.hset(h.names.jobKey(id), 'cancelRequested', '1');
-    await h.redis.publish(
-      h.names.controlChannel,
-      JSON.stringify({ kind: 'cancel', jobId: id, at: Date.now() }),
-    );
+    await h.cancel(id);
     const r = await h.terminal(id);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', hasFiles: true });
@@ -278,11 +274,7 @@ describe('cancel before the run', () => {
         what: 'pip connected',
       });
       const t = Date.now();
-      await h.redis.hset(h.names.jobKey(id), 'cancelRequested', '1');
-      await h.redis.publish(
-        h.names.controlChannel,
-        JSON.stringify({ kind: 'cancel', jobId: id, at: Date.now() }),
-      );
+      await h.cancel(id);
       const r = await h.terminal(id);
       expect(Date.now() - t).toBeLessThan(8000);
       expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', hasFiles: true });
@@ -325,11 +317,7 @@ describe('cancel while downloading', () => {
       await held.waitForHits(1, 20_000);
       expect((await h2.record(id)).state).toBe('DOWNLOADING');
       const t = Date.now();
-      await h2.redis.hset(h2.names.jobKey(id), 'cancelRequested', '1');
-      await h2.redis.publish(
-        h2.names.controlChannel,
-        JSON.stringify({ kind: 'cancel', jobId: id, at: Date.now() }),
-      );
+      await h2.cancel(id);
       const r = await h2.terminal(id);
       expect(Date.now() - t).toBeLessThan(8000);
       expect(r).toMatchObject({ state: 'CANCELED', reason: 'CANCELED_BY_REQUEST' });

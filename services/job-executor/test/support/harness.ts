@@ -103,6 +103,8 @@ export interface Harness {
   /** Waits for the job's terminal results entry. */
   terminal(jobId: string, timeoutMs?: number): Promise<ResultsEntry>;
   record(jobId: string): Promise<Record<string, string>>;
+  /** Asks for a cancel as the receiver does: cancelRequested on the record + a control message. */
+  cancel(jobId: string): Promise<void>;
   /** Live processes of a job (by marker) and of the job user. */
   leftovers(jobId: string): Promise<number[]>;
   stop(): Promise<void>;
@@ -239,6 +241,10 @@ export async function startHarness(o: {
       });
     },
     record: (jobId) => redis.hgetall(names.jobKey(jobId)),
+    async cancel(jobId) {
+      await redis.hset(names.jobKey(jobId), 'cancelRequested', '1');
+      await redis.publish(names.controlChannel, JSON.stringify({ kind: 'cancel', jobId, at: Date.now() }));
+    },
     async leftovers(jobId) {
       return scanProcesses({ jobId, uid: jobUser.uid });
     },
