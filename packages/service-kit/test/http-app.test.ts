@@ -1,6 +1,6 @@
 import { logSink } from '@edgefleet/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpApp, type HttpApp } from '../src/index.js';
+import { createHttpApp, createMetricsRegistry, type HttpApp } from '../src/index.js';
 
 let h: HttpApp | undefined;
 afterEach(async () => {
@@ -96,5 +96,17 @@ describe('createHttpApp', () => {
     h = createHttpApp({ service: 'svc', logger: logSink().logger, host: '127.0.0.1' });
     h.app.post('/mutate', { preHandler: h.requireToken }, async () => ({ ok: true }));
     expect((await h.app.inject({ method: 'POST', url: '/mutate' })).statusCode).toBe(200);
+  });
+});
+
+describe('createMetricsRegistry', () => {
+  it('keeps the default lag series at the default period, and leaves out the period-skewed ones when it is raised', async () => {
+    const plain = await createMetricsRegistry('svc').metrics();
+    expect(plain).toContain('nodejs_eventloop_lag_p99_seconds');
+    const slow = await createMetricsRegistry('svc', { eventLoopMonitoringPrecision: 1000 }).metrics();
+    expect(slow).toContain('nodejs_eventloop_lag_seconds{service="svc"}');
+    expect(slow).toContain('process_cpu_seconds_total');
+    for (const s of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
+      expect(slow).not.toContain(`nodejs_eventloop_lag_${s}_seconds`);
   });
 });

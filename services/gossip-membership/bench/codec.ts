@@ -2,6 +2,7 @@
 // gossip, ping) and a 50-node push/pull frame, through the memberlist codec and, for comparison
 // in the same run, JSON (the naive baseline: what the test codec does). Also the UDP receive path
 // (CRC + compound) and LZW. Run: pnpm --filter @edgefleet/gossip-membership bench:codec
+import { emitBenchSection } from '@edgefleet/testkit';
 import { decodeMessage, encodeMessage, type WireMessage } from '../src/protocol/codec.js';
 import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
 import type { Message, PushPull } from '../src/protocol/messages.js';
@@ -95,3 +96,21 @@ console.log(`${'operation'.padEnd(width)}  ops/s`);
 console.log(`${'-'.repeat(width)}  ----------`);
 for (const r of rows)
   console.log(`${r.name.padEnd(width)}  ${r.opsPerSec.toLocaleString('en-US').padStart(10)}`);
+
+emitBenchSection({
+  id: 'gossip-codec',
+  title: 'gossip-membership: wire codec',
+  command: 'pnpm --filter @edgefleet/gossip-membership bench:codec',
+  intro:
+    'Encode/decode rate of the messages that dominate the wire (alive gossip, ping) and of a 50-node ' +
+    'push/pull, through the memberlist codec (msgpack as Go writes it) and, in the same run, JSON as the ' +
+    `naive baseline; then the UDP receive path (CRC + compound), a compressed push/pull stream frame and LZW. ` +
+    `One thread, ≥ 400 ms per row after a warm-up, node ${process.version}.`,
+  tables: [
+    {
+      header: ['operation', 'ops/s'],
+      rows: rows.map((r) => [r.name.trim(), r.opsPerSec.toLocaleString('en-US')]),
+      note: 'Rows starting with JSON are the baseline for the row above them, not a path the node uses.',
+    },
+  ],
+});

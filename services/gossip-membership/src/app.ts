@@ -1,9 +1,12 @@
 // The HTTP surface of gossip-membership: the legacy `cluster` program's endpoints (/info, /members,
-// /status, same JSON keys), the versioned /v1 API, and health/readiness/metrics from service-kit.
+// /status, same JSON keys), the versioned /v1 API (the keyring routes are in keyring-routes.ts), and
+// health/readiness/metrics from service-kit.
 import { createHttpApp, errorBody, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { SERVICE } from './config.js';
+import type { KeyringAdmin } from './keyring-admin.js';
+import { registerKeyringRoutes } from './keyring-routes.js';
 import { membersBody } from './member-json.js';
 import type { MemberInfo, MembershipView } from './membership-view.js';
 
@@ -15,6 +18,8 @@ export interface AppDeps {
   registry?: Registry;
   /** Undefined until the node has started (then the membership routes answer 503). */
   view: () => MembershipView | undefined;
+  /** The runtime keyring API (/v1/keyring*); absent = no such routes. Undefined until started (503). */
+  keyring?: () => KeyringAdmin | undefined;
 }
 
 /** Legacy member object: memberlist's Node fields the Go program marshalled. */
@@ -73,6 +78,8 @@ export function buildApp(deps: AppDeps): HttpApp {
     await v.leave();
     return reply.status(200).send({ status: 'left', name: v.self().name });
   });
+
+  if (deps.keyring) registerKeyringRoutes(http, deps.keyring);
 
   return http;
 }

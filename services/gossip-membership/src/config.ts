@@ -7,6 +7,7 @@ import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@ed
 import { z } from 'zod';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
 import { combineKeySources } from './protocol/key-parse.js';
+import { LABEL_MAX_BYTES } from './protocol/label.js';
 
 export const SERVICE = 'gossip-membership';
 /** HTTP port of the membership API (the legacy program's default). */
@@ -105,12 +106,34 @@ export const ConfigSchema = z.object({
     .enum(['16', '24', '32'], { message: 'expected 16, 24 or 32' })
     .transform(Number)
     .default(24),
-  /** Consul keyring file (JSON array of base64 keys, first = primary), read at start (flag --keyring-file). */
+  /**
+   * Consul keyring file (JSON array of base64 keys, first = primary; flag --keyring-file). Once it
+   * exists it is the keyring (keyring-file.ts); a missing one is created from --key/--key-text; the
+   * keyring API (/v1/keyring*) rewrites it after every change.
+   */
   keyringFile: z.string().optional(),
   /** memberlist GossipVerifyIncoming: refuse unencrypted gossip when a key is set (false during a rollout). */
   gossipVerifyIncoming: env.bool().default(true),
   /** memberlist GossipVerifyOutgoing: encrypt what we send when a key is set (false during a rollout). */
   gossipVerifyOutgoing: env.bool().default(true),
+  /**
+   * Gossip label (memberlist ≥ 0.3 Config.Label, flag --label): prefixed to every packet and every
+   * stream we dial and part of the encryption's additional data; traffic with another label, or
+   * none, is dropped. 1..255 bytes of UTF-8 without control characters; unset = no label (the wire
+   * bytes of memberlist 0.2.2).
+   */
+  gossipLabel: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') <= LABEL_MAX_BYTES, {
+      message: `must be at most ${LABEL_MAX_BYTES} bytes (UTF-8)`,
+    })
+    .refine((v) => !/\p{Cc}/u.test(v), { message: 'must not contain control characters' })
+    .optional(),
+  /**
+   * Accept inbound gossip without a label, and with no --label any label (flag
+   * --skip-inbound-label-check): only while a running cluster moves on or off a label.
+   */
+  gossipSkipInboundLabelCheck: env.bool().default(false),
   /** While no seed of --members answers, the join is retried this often, in ms. */
   joinRetryMs: env.int(100, 600_000).default(5_000),
   /** On SIGTERM, how long to wait for the leave to spread before closing, in ms. */
@@ -136,6 +159,8 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   key: 'gossipKey',
   'key-text': 'gossipKeyText',
   'keyring-file': 'keyringFile',
+  label: 'gossipLabel',
+  'skip-inbound-label-check': 'gossipSkipInboundLabelCheck',
 };
 
 export const FLAGS: FlagSpec[] = [
@@ -220,8 +245,21 @@ export const FLAGS: FlagSpec[] = [
   {
     name: 'keyring-file',
     value: 'path',
-    help: 'keyring file: JSON array of base64 keys, the first one encrypts',
+    help: 'keyring file: JSON array of base64 keys, the first one encrypts (kept up to date by /v1/keyring)',
     env: envName('keyringFile'),
+  },
+  {
+    name: 'label',
+    value: 'name',
+    help: 'gossip label (≤ 255 bytes): nodes with another label, or none, are not members',
+    env: envName('gossipLabel'),
+  },
+  {
+    name: 'skip-inbound-label-check',
+    bool: true,
+    help: 'also accept gossip without a label (and, without --label, any label) while migrating',
+    default: 'false',
+    env: envName('gossipSkipInboundLabelCheck'),
   },
 ];
 

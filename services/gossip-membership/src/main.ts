@@ -2,7 +2,7 @@
 // Wiring only: flags/env → config → logger → gossip driver → HTTP → meta refresher → join → shutdown.
 // Prints the legacy program's two plain lines (`Local member <ip>:<port>`, `Listening on :<port>`)
 // before any JSON log line. SIGTERM: leave the cluster (bounded), then close in reverse order.
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { redisNames } from '@edgefleet/contracts';
 import {
@@ -16,14 +16,16 @@ import {
   redisReachable,
   runService,
 } from '@edgefleet/service-kit';
+import type { Logger } from 'pino';
 import { chooseAdvertiseAddr } from './advertise.js';
 import { buildApp } from './app.js';
 import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
 import { registerDashboard } from './dashboard-server/index.js';
+import { KeyringAdmin } from './keyring-admin.js';
+import { readKeyringFile, startupKeys, writeKeyringFile } from './keyring-file.js';
 import { detectDeviceLabels } from './meta/device-labels.js';
 import { createGossipMetrics } from './metrics.js';
 import { profileConfig } from './protocol/config.js';
-import { combineKeySources } from './protocol/key-parse.js';
 import { Keyring } from './protocol/keyring.js';
 import { readDeviceLoad } from './runtime/device-load.js';
 import { Driver } from './runtime/driver.js';
@@ -53,15 +55,27 @@ function configFromProcess(): Config {
   }
 }
 
-/** The gossip keyring from --key, --key-text and --keyring-file (empty = plaintext cluster). */
-function loadKeyring(config: Config): Keyring {
-  const keys = combineKeySources({
-    key: config.gossipKey,
-    keyText: config.gossipKeyText,
-    keyTextSize: config.gossipKeyTextSize,
-    keyringFile: config.keyringFile === undefined ? undefined : readFileSync(config.keyringFile, 'utf8'),
-  });
+/**
+ * The gossip keyring from --key, --key-text and --keyring-file (empty = plaintext cluster). An
+ * existing keyring file is the keyring (keyring-file.ts); a missing one is created from the flags.
+ */
+async function loadKeyring(config: Config, logger: Logger): Promise<Keyring> {
+  const file = config.keyringFile;
+  const keys = startupKeys(
+    { key: config.gossipKey, keyText: config.gossipKeyText, keyTextSize: config.gossipKeyTextSize },
+    file !== undefined,
+    file === undefined ? undefined : await readKeyringFile(file),
+  );
   if (!keys.ok) throw new Error(`gossip keys: ${keys.detail}`);
+  if (keys.ignoredFlags)
+    logger.warn(
+      { keyringFile: file },
+      'the keyring file is the keyring: --key / --key-text not in it are ignored',
+    );
+  if (keys.create && file !== undefined) {
+    await writeKeyringFile(file, keys.keys);
+    logger.info({ keyringFile: file }, 'keyring file created from the given key');
+  }
   const ring = Keyring.create(keys.keys);
   if (!ring.ok) throw new Error(`gossip keys: ${ring.detail}`);
   return ring.keyring;
@@ -71,7 +85,10 @@ async function start(config: Config): Promise<void> {
   const advertise = chooseAdvertiseAddr(config.bindAddr, config.advertiseAddr, networkInterfaces());
   if ('error' in advertise) throw new Error(advertise.error);
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
-  const registry = createMetricsRegistry(SERVICE);
+  // Event-loop lag sampled every second instead of prom-client's 10 ms: that timer alone cost ~0.2
+  // CPU s/min, more than the whole protocol of an idle node in a 10-node cluster (bench/cluster.ts).
+  // A stall still shows in full (it delays the pending sample), only with fewer samples.
+  const registry = createMetricsRegistry(SERVICE, { eventLoopMonitoringPrecision: 1000 });
   let driver: Driver | undefined;
   const metrics = createGossipMetrics(registry, () => driver);
   const redis = createRedis({
@@ -99,6 +116,13 @@ async function start(config: Config): Promise<void> {
     logger,
   });
   const protocol = profileConfig(config.profile);
+  const keyring = await loadKeyring(config, logger);
+  const keyringFile = config.keyringFile;
+  const keyringAdmin = new KeyringAdmin({
+    keyring,
+    logger,
+    ...(keyringFile !== undefined ? { persist: (keys) => writeKeyringFile(keyringFile, keys) } : {}),
+  });
   driver = await Driver.start({
     name: config.nodeName ?? hostname(),
     bindAddr: config.bindAddr,
@@ -107,9 +131,11 @@ async function start(config: Config): Promise<void> {
     ...(config.advertisePort ? { advertisePort: config.advertisePort } : {}),
     config: protocol,
     codec: createMemberlistCodec(protocol, {
-      keyring: loadKeyring(config),
+      keyring,
       verifyIncoming: config.gossipVerifyIncoming,
       verifyOutgoing: config.gossipVerifyOutgoing,
+      ...(config.gossipLabel ? { label: config.gossipLabel } : {}),
+      skipInboundLabelCheck: config.gossipSkipInboundLabelCheck,
     }),
     leaveTimeoutMs: config.leaveTimeoutMs,
     logger,
@@ -124,6 +150,7 @@ async function start(config: Config): Promise<void> {
     host: config.httpHost,
     registry,
     view: () => gossip,
+    keyring: () => keyringAdmin,
     checks: [{ name: 'redis', check: () => redisReachable(redis) }],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
@@ -133,7 +160,14 @@ async function start(config: Config): Promise<void> {
   legacyLine(`Listening on :${config.port}`);
   await app.listen({ host: config.httpHost, port: config.port });
   logger.info(
-    { name: gossip.self().name, gossip: gossip.advertise, http: config.port, profile: config.profile },
+    {
+      name: gossip.self().name,
+      gossip: gossip.advertise,
+      http: config.port,
+      profile: config.profile,
+      encrypted: keyring.enabled,
+      label: config.gossipLabel ?? null,
+    },
     `${SERVICE} listening`,
   );
   refresher.start();

@@ -166,6 +166,50 @@ describe('gossip keys', () => {
   });
 });
 
+describe('gossip label', () => {
+  it('reads --label and --skip-inbound-label-check in every spelling, and their variables', () => {
+    expect(loadConfig({}, [])).toMatchObject({ gossipSkipInboundLabelCheck: false });
+    expect(loadConfig({}, []).gossipLabel).toBeUndefined();
+    expect(loadConfig({}, ['--label', 'fleet-a']).gossipLabel).toBe('fleet-a');
+    expect(loadConfig({}, ['-label=fleet-a', '-skip-inbound-label-check'])).toMatchObject({
+      gossipLabel: 'fleet-a',
+      gossipSkipInboundLabelCheck: true,
+    });
+    expect(loadConfig({}, ['--skip-inbound-label-check=false']).gossipSkipInboundLabelCheck).toBe(false);
+    const env = { EDGEFLEET_GOSSIP_LABEL: 'from-env', EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK: 'true' };
+    expect(loadConfig(env, [])).toMatchObject({ gossipLabel: 'from-env', gossipSkipInboundLabelCheck: true });
+    expect(loadConfig(env, ['--label=flag']).gossipLabel).toBe('flag');
+    // 255 bytes is the most; UTF-8 counts bytes, not characters.
+    expect(loadConfig({}, [`--label=${'x'.repeat(255)}`]).gossipLabel).toHaveLength(255);
+    expect(loadConfig({}, [`--label=${'é'.repeat(127)}`]).gossipLabel).toHaveLength(127);
+  });
+
+  it.each([
+    [[`--label=${'x'.repeat(256)}`], /-label: must be at most 255 bytes/],
+    [[`--label=${'é'.repeat(128)}`], /-label: must be at most 255 bytes/],
+    [['--label='], /-label: must not be empty/],
+    [['--label=a\tb'], /-label: must not contain control characters/],
+    [['--label'], /flag needs an argument: -label/],
+    [['--skip-inbound-label-check=maybe'], /invalid boolean value "maybe" for -skip-inbound-label-check/],
+  ])('refuses %j naming the flag', (argv, pattern) => {
+    expect(fails({}, argv)).toMatch(pattern);
+  });
+
+  it('names the variable for a bad label from the environment', () => {
+    expect(fails({ EDGEFLEET_GOSSIP_LABEL: 'y'.repeat(300) })).toMatch(
+      /EDGEFLEET_GOSSIP_LABEL: must be at most 255 bytes/,
+    );
+    expect(fails({ EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK: 'sure' })).toMatch(
+      /EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK: expected true or false/,
+    );
+  });
+
+  it('lists both flags in the usage text with their variables', () => {
+    expect(usageText()).toMatch(/-label name\n.*env EDGEFLEET_GOSSIP_LABEL/);
+    expect(usageText()).toMatch(/-skip-inbound-label-check\n.*EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK/);
+  });
+});
+
 describe('parseSeed', () => {
   it.each([
     ['10.0.0.1:8000', { host: '10.0.0.1', port: 8000 }],

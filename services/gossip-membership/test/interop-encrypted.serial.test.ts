@@ -2,26 +2,18 @@
 // key form (an ASCII secret zero-padded to 24 bytes, AES-192) and the base64 form of the same key
 // interoperate both ways; a Go node with another key, or with none, cannot join, and its attempt
 // is counted as a decrypt drop.
-import { existsSync } from 'node:fs';
+
 import { freePort } from '@edgefleet/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGoPeer, type GoPeer, startGoPeer } from './helpers/go-peer.js';
-import { serviceEntry, startTsNode, type TsNode, until } from './helpers/ts-node.js';
+import { describe, expect, it } from 'vitest';
+import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { useInteropNodes } from './helpers/interop-setup.js';
+import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const SECRET = 'clustersecret';
 /** The same key as SECRET zero-padded to 24 bytes, in base64 (the --key form). */
 const SECRET_B64 = Buffer.concat([Buffer.from(SECRET), Buffer.alloc(24 - SECRET.length)]).toString('base64');
 const IP = { ts1: '127.0.0.81', ts2: '127.0.0.82', go1: '127.0.0.83', go2: '127.0.0.84', go3: '127.0.0.85' };
-const nodes: { kill(): Promise<unknown> }[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(serviceEntry))
-    throw new Error(`build first (cd /work/main && pnpm build): ${serviceEntry} missing`);
-  await buildGoPeer();
-});
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill().catch(() => undefined)));
-});
+const nodes = useInteropNodes();
 
 const decryptDrops = async (n: TsNode): Promise<number> =>
   Number(/^gossip_dropped_packets_total\{reason="decrypt"[^}]*\} (\d+)/m.exec(await n.metrics())?.[1] ?? 0);

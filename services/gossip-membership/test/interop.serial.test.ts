@@ -8,15 +8,16 @@
 //   → ts-2 SIGTERM: leaves, shows as left on go-1, exits 0
 //   → the device load written to Redis reaches go-1 in ts-1's meta (alive at a higher incarnation)
 //   → hostile datagrams and streams at ts-1's gossip port: dropped and counted, nothing changes.
+
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { redisNames } from '@edgefleet/contracts';
 import { closeRedis, createRedis } from '@edgefleet/service-kit';
 import { freePort, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGoPeer, type GoPeer, startGoPeer } from './helpers/go-peer.js';
-import { serviceEntry, startTsNode, type TsNode, until } from './helpers/ts-node.js';
+import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { prepareInterop } from './helpers/interop-setup.js';
+import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const IP = { ts1: '127.0.0.41', ts2: '127.0.0.42', go1: '127.0.0.43', go2: '127.0.0.44' };
 let ts1: TsNode;
@@ -29,9 +30,7 @@ const prefix = `interop${process.pid}`;
 const extra: { kill(): Promise<unknown> }[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(serviceEntry))
-    throw new Error(`build first (cd /work/main && pnpm build): ${serviceEntry} missing`);
-  await buildGoPeer();
+  await prepareInterop();
   redis = await startRedisServer();
 });
 afterAll(async () => {

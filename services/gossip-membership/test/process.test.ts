@@ -80,12 +80,20 @@ describe('gossip-membership process', () => {
     expect(p.output()).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a label over 255 bytes from the environment, naming the variable, exit 2', async () => {
+    const p = startServiceProcess(entry, { env: { EDGEFLEET_GOSSIP_LABEL: 'é'.repeat(128) } });
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toMatch(/EDGEFLEET_GOSSIP_LABEL: must be at most 255 bytes/);
+    expect(p.output()).not.toMatch(/\n\s+at /);
+  });
+
   it.each([
     [['-members=a:b'], /-members: expected host:port, got "a:b"/],
     [['--bindPort'], /flag needs an argument: -bindPort/],
     [['-nope'], /flag provided but not defined: -nope/],
     [['-profile=fast'], /-profile: expected lan, wan or local/],
     [['extra'], /unexpected argument: extra/],
+    [[`--label=${'x'.repeat(256)}`], /-label: must be at most 255 bytes/],
   ])('refuses bad flags %j with one line, usage and exit 2', async (args, pattern) => {
     const p = startServiceProcess(entry, { args });
     expect(await p.exited).toBe(2);

@@ -70,7 +70,22 @@ export interface ProtocolConfig {
    * suspicionMaxTimeoutMult = 1 (fixed suspicion timeout, no confirmation acceleration).
    */
   disableRefutationBuddy?: boolean;
+  /**
+   * Period of the reconnect loop, ms (reconnect.ts; Serf's ReconnectInterval, memberlist has no
+   * such loop). While nodes are Dead in our view (never Left ones), each period we push/pull with
+   * ONE random dead node with probability min(1, deadNodes / aliveNodes) (self counted alive), so
+   * the whole cluster makes about one attempt per dead node per period. This is what heals a
+   * partition that outlasted gossipToTheDeadTime. 0 disables reconnecting (memberlist behaviour).
+   * Presets: the preset's pushPullIntervalMs (not scaled by cluster size: the probability already
+   * bounds the cluster-wide load to ~1 exchange per dead node per period).
+   */
+  reconnectIntervalMs: number;
+  /** A dead node is reconnected to until it has been dead this long, ms (Serf ReconnectTimeout: 24 h). */
+  reconnectTimeoutMs: number;
 }
+
+/** Serf's default ReconnectTimeout, 24 h in ms: how long a dead node is retried. */
+export const RECONNECT_TIMEOUT_MS = 24 * 60 * 60 * 1_000;
 
 /** memberlist DefaultLANConfig (§17): the edgefleet default profile `lan`. */
 export function lanConfig(): ProtocolConfig {
@@ -97,6 +112,8 @@ export function lanConfig(): ProtocolConfig {
     udpBufferSize: 1_400,
     handoffQueueDepth: 1_024,
     bindPort: 7_946,
+    reconnectIntervalMs: 30_000, // = pushPullIntervalMs
+    reconnectTimeoutMs: RECONNECT_TIMEOUT_MS,
   };
 }
 
@@ -112,6 +129,7 @@ export function wanConfig(): ProtocolConfig {
     gossipNodes: 4,
     gossipIntervalMs: 500,
     gossipToTheDeadTimeMs: 60_000,
+    reconnectIntervalMs: 60_000, // = pushPullIntervalMs
   };
 }
 
@@ -128,6 +146,7 @@ export function localConfig(): ProtocolConfig {
     probeIntervalMs: 1_000,
     gossipIntervalMs: 100,
     gossipToTheDeadTimeMs: 15_000,
+    reconnectIntervalMs: 15_000, // = pushPullIntervalMs
   };
 }
 

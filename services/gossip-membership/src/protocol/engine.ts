@@ -1,7 +1,8 @@
 // The membership engine: memberlist's SWIM/Lifeguard node as a deterministic state machine
 // (etcd raft style: inputs in, a `Ready` of outputs back). It composes members.ts (table and
 // precedence rules), probe.ts (failure detection), suspicion.ts, awareness.ts,
-// broadcast-queue.ts (gossip) and push-pull.ts (anti-entropy and join).
+// broadcast-queue.ts (gossip), push-pull.ts (anti-entropy and join) and reconnect.ts (push/pull
+// with dead nodes, so that a long partition heals).
 //
 // NO sockets, timers, wall clock or Math.random in here: the driver passes `now` (ms, any
 // monotonic origin) to every call and a seeded Rng at construction.
@@ -44,6 +45,10 @@
 // - Left nodes are reaped like dead ones after gossipToTheDeadTime (memberlist ≥ 0.3.1).
 // - The probe and gossip loops run on a grid with a random phase (< 1 interval); Go's tickers
 //   have the phase of the node's start time. Same period, same expected behaviour.
+// - Gossip rounds with nothing queued are skipped (no wake-up; memberlist's send nothing either):
+//   the next round after an idle spell is still on the grid. Only their random node picks differ.
+// - Reconnect (reconnect.ts, reconnectIntervalMs; 0 = off): push/pulls with dead nodes, as Serf
+//   does on top of memberlist. Ordinary push/pull streams, so the wire stays memberlist's.
 // - Not modelled: CIDRsAllowed, DisableTcpPingsForNode, Alive/Merge/Conflict delegates (a
 //   conflict is an event instead), UDP write errors as probe failures (≥ 0.3.0 only).
 
@@ -57,6 +62,7 @@ import type { AckResp, Alive, Message, Ping, PushPull } from './messages.js';
 import type { Rng } from './prng.js';
 import { type ProbeResult, Prober } from './probe.js';
 import { PushPuller } from './push-pull.js';
+import { Reconnector } from './reconnect.js';
 
 /** Bytes of a compound header (type + count) and per part (u16 length); memberlist util.go. */
 export const COMPOUND_HEADER_OVERHEAD = 2;
@@ -152,12 +158,15 @@ export class Engine {
   readonly #queue: BroadcastQueue<Message>;
   readonly #prober: Prober;
   readonly #pushPull: PushPuller;
+  readonly #reconnect: Reconnector;
   readonly #sizeOf: (message: Message) => number;
   readonly #packetOverhead: number;
   readonly #ackPayload: Uint8Array | null;
   #seqNo = 0;
   #gossipGridStart: number;
   #nextGossipAt: number;
+  /** The gossip queue was empty at the end of the last input: no gossip deadline was reported. */
+  #gossipIdle = false;
   #leaveDone = false;
   #out: Ready = emptyReady();
 
@@ -181,7 +190,10 @@ export class Engine {
       rng: this.#rng,
       hooks: {
         broadcast: (message, name, onFinished) => this.#queue.queue(message, name, onFinished),
-        event: (event) => this.#out.events.push(event),
+        event: (event) => {
+          this.#out.events.push(event);
+          this.#reconnect.observe(event);
+        },
         refuted: () => this.#awareness.applyDelta(1),
       },
     });
@@ -216,6 +228,12 @@ export class Engine {
       },
       options.now,
     );
+    this.#reconnect = new Reconnector({
+      config: this.config,
+      rng: this.#rng,
+      members: this.#members,
+      exchange: (to, node, now) => this.#pushPull.exchangeWith(to, node, now),
+    });
     const gossipInterval = this.config.gossipIntervalMs;
     this.#gossipGridStart = options.now + this.#rng.int(gossipInterval);
     this.#nextGossipAt =
@@ -273,6 +291,16 @@ export class Engine {
     return this.#queue.length;
   }
 
+  /** Dead nodes the reconnect loop still tries (reconnect.ts), by name; reaped ones included. */
+  get reconnectCandidates(): string[] {
+    return this.#reconnect.candidates;
+  }
+
+  /** Reconnect push/pulls started so far (first attempts and follow-ups). */
+  get reconnectAttempts(): number {
+    return this.#reconnect.attempts;
+  }
+
   /** Whether leave() was called. */
   get leaving(): boolean {
     return this.#members.leaving;
@@ -281,10 +309,11 @@ export class Engine {
   // ---- inputs --------------------------------------------------------------------------------
 
   tick(now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     this.#members.fireSuspicions(now);
     this.#prober.tick(now);
     this.#pushPull.tick(now);
+    this.#reconnect.tick(now);
     if (now >= this.#nextGossipAt) {
       const interval = this.config.gossipIntervalMs;
       this.#nextGossipAt =
@@ -295,24 +324,26 @@ export class Engine {
   }
 
   receive(from: Address, messages: Message | readonly Message[], now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     const list: readonly Message[] = Array.isArray(messages) ? messages : [messages as Message];
     for (const m of list) this.#handle(from, m, now);
     return this.#end();
   }
 
   join(seeds: readonly Address[], now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     this.#pushPull.join(seeds, now);
     return this.#end();
   }
 
   pushPullResult(id: number, reply: PushPull | { error: string }, now: number): PushPullOutcome {
-    this.#begin();
+    this.#begin(now);
     const r = this.#pushPull.onResult(id, reply, now);
-    if (r.error === null && !('error' in reply)) {
-      this.#out.remoteUserStates.push({ join: reply.join, userState: reply.userState });
-    }
+    const merged = r.error === null && !('error' in reply);
+    if (merged) this.#out.remoteUserStates.push({ join: reply.join, userState: reply.userState });
+    const joined: string[] = [];
+    for (const e of this.#out.events) if (e.kind === 'join') joined.push(e.node.name);
+    this.#reconnect.onResult(id, merged ? reply : undefined, joined, now);
     return { ...this.#end(), error: r.error, join: r.join };
   }
 
@@ -326,7 +357,7 @@ export class Engine {
     request: PushPull,
     now: number,
   ): { reply: PushPull; ready: Ready; error: string | null } {
-    this.#begin();
+    this.#begin(now);
     const reply = this.#pushPull.localState(request.join);
     const error = this.#pushPull.merge(request, now);
     if (error === null) this.#out.remoteUserStates.push({ join: request.join, userState: request.userState });
@@ -340,14 +371,14 @@ export class Engine {
   }
 
   tcpPingResult(seqNo: number, didContact: boolean, now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     this.#prober.onTcpPingResult(seqNo, didContact);
     this.#prober.tick(now);
     return this.#end();
   }
 
   leave(now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     if (!this.#members.leaving) {
       this.#members.leaving = true;
       const me = this.#members.local();
@@ -363,7 +394,7 @@ export class Engine {
 
   /** Gossips new meta at a new incarnation (memberlist UpdateNode). */
   updateMeta(meta: Uint8Array | null, now: number): Ready {
-    this.#begin();
+    this.#begin(now);
     const me = this.#members.local();
     if (me !== undefined && !this.#members.leaving) {
       this.#members.aliveNode(
@@ -384,17 +415,30 @@ export class Engine {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  #begin(): void {
+  #begin(now: number): void {
     this.#out = emptyReady();
+    // Gossip rounds are not woken for while nothing is queued (#end). Those rounds sent nothing (an
+    // empty queue, memberlist's gossip() returns after picking its nodes), so they are skipped here:
+    // the next round is the first grid point at or after now, exactly when it would have come had
+    // every round run. Only the random picks of the skipped rounds are saved.
+    if (this.#gossipIdle && this.#nextGossipAt < now) {
+      const interval = this.config.gossipIntervalMs;
+      this.#nextGossipAt =
+        this.#gossipGridStart + Math.ceil((now - this.#gossipGridStart) / interval) * interval;
+    }
   }
 
   #end(): Ready {
     const out = this.#out;
     if (this.#prober.results.length > 0) out.probes.push(...this.#prober.results.splice(0));
+    // An idle node (nothing to gossip) is not woken every gossip interval: with the Local profile's
+    // 100 ms that wake-up was a third of an idle node's CPU (bench/cluster.ts). See #begin.
+    this.#gossipIdle = this.#queue.length === 0;
     out.nextDeadline = Math.min(
       this.#prober.nextDeadline(),
       this.#pushPull.nextDeadline(),
-      this.#nextGossipAt,
+      this.#reconnect.nextDeadline(),
+      this.#gossipIdle ? Number.POSITIVE_INFINITY : this.#nextGossipAt,
       this.#members.nextSuspicionDeadline() ?? Number.POSITIVE_INFINITY,
     );
     // No fresh Ready here: #begin() installs one before the next call can push into it.

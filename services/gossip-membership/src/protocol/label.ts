@@ -11,6 +11,12 @@
 // must equal the configured label, else the packet/stream is dropped. With
 // SkipInboundLabelCheck an unlabelled input is taken as carrying the configured label and a
 // present header is refused.
+// Lenient rule (edgefleet's --skip-inbound-label-check, for moving a RUNNING cluster on or off a
+// label): an empty label on either side matches any, i.e. an unlabelled input is accepted by a
+// labelled node and a labelled input by an unlabelled node; two different non-empty labels never
+// match. The label to authenticate with is then the one found on the wire (what the sender sealed
+// with), not the configured one. memberlist has no such mode: its SkipInboundLabelCheck is for
+// transports that strip the header themselves.
 // Codes: TRUNCATED (header cut short), EMPTY_LABEL (length byte 0), LABEL_MISMATCH.
 
 export const HAS_LABEL_TYPE = 244;
@@ -96,11 +102,13 @@ export interface LabelPolicy {
   label: string | Uint8Array;
   /** memberlist SkipInboundLabelCheck. */
   skipInboundCheck?: boolean;
+  /** The lenient rule above (takes precedence over skipInboundCheck). */
+  lenient?: boolean;
 }
 
 /**
  * Applies the receive rule; on success returns the label to use as additional data for decryption
- * (the configured one).
+ * (the configured one; with `lenient`, the one found).
  */
 export function checkLabel(
   found: Uint8Array,
@@ -108,6 +116,12 @@ export function checkLabel(
   policy: LabelPolicy,
 ): { ok: true; label: Uint8Array } | { ok: false; code: 'LABEL_MISMATCH'; detail: string } {
   const want = labelBytes(policy.label);
+  if (policy.lenient) {
+    if (!present || want.length === 0) return { ok: true, label: found };
+    if (found.length !== want.length || found.some((b, i) => b !== want[i]))
+      return { ok: false, code: 'LABEL_MISMATCH', detail: 'unacceptable label' };
+    return { ok: true, label: want };
+  }
   if (policy.skipInboundCheck) {
     if (present) return { ok: false, code: 'LABEL_MISMATCH', detail: 'unexpected label header' };
     return { ok: true, label: want };

@@ -57,6 +57,8 @@ export interface PacketDecodeOptions {
   /** Configured label ('' or absent = none). */
   label?: string | Uint8Array;
   skipInboundLabelCheck?: boolean;
+  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  lenientLabelCheck?: boolean;
   /** Encryption (another module implements AES-GCM); absent = plaintext cluster. */
   cipher?: Cipher;
   /** Accept plaintext when decryption fails (memberlist GossipVerifyIncoming = false). */
@@ -96,7 +98,11 @@ export function decodePacket(packet: Uint8Array, opts: PacketDecodeOptions = {})
   if (packet.length === 0) return { ok: false, code: 'EMPTY', detail: 'empty packet' };
   const split = removeLabel(packet);
   if (!split.ok) return split;
-  const policy = { label: opts.label ?? '', skipInboundCheck: opts.skipInboundLabelCheck ?? false };
+  const policy = {
+    label: opts.label ?? '',
+    skipInboundCheck: opts.skipInboundLabelCheck ?? false,
+    lenient: opts.lenientLabelCheck ?? false,
+  };
   const checked = checkLabel(split.label, split.present, policy);
   if (!checked.ok) return checked;
   let buf = split.rest;

@@ -77,6 +77,11 @@ export class PushPuller {
     return seeds.map((to) => this.#send(to, undefined, true, now));
   }
 
+  /** A Join = false exchange with one given node (the reconnect loop's). Returns the request id. */
+  exchangeWith(to: Address, node: string, now: number): number {
+    return this.#send(to, node, false, now);
+  }
+
   tick(now: number): void {
     const interval = this.ctx.config.pushPullIntervalMs;
     if (interval <= 0 || now < this.#nextAt) return;

@@ -93,6 +93,8 @@ export interface StreamParseOptions {
   labelled?: boolean;
   label?: string | Uint8Array;
   skipInboundLabelCheck?: boolean;
+  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  lenientLabelCheck?: boolean;
   cipher?: Cipher;
   /** Accept unencrypted frames although a cipher is configured (GossipVerifyIncoming = false). */
   allowPlaintext?: boolean;
@@ -138,6 +140,7 @@ export function parseStreamFrame(
     const checked = checkLabel(l.label, l.present, {
       label: opts.label ?? '',
       skipInboundCheck: opts.skipInboundLabelCheck ?? false,
+      lenient: opts.lenientLabelCheck ?? false,
     });
     if (!checked.ok) return error(checked.code, checked.detail);
     label = checked.label;

@@ -67,6 +67,18 @@ export function ipBytes(ip: string): Uint8Array {
 
 const toEndpoint = (a: Address): Endpoint => ({ ip: ipString(a.addr), port: a.port });
 
+/**
+ * setTimeout delay (whole ms) for a deadline `at` seen at `now`, so that the timer fires at or just
+ * after `at`, not before it. Node counts a timer from the event loop's cached time (whole ms, taken
+ * when the loop iteration began, so up to a ms or more behind performance.now()), and a fractional
+ * delay is finished by a second 1 ms timer. Passing `at − now` as it is therefore woke the process
+ * twice per deadline: once a little early (the engine had nothing due and asked for the same
+ * deadline again), once more ~1 ms later. ceil + 1 ms fires once, 0–2 ms late: negligible next to
+ * the 100 ms gossip and 200 ms probe-timeout steps of the fastest (Local) profile, and it halves
+ * the wake-ups of an idle node (bench/cluster.ts measures the CPU).
+ */
+export const timerDelay = (at: number, now: number): number => Math.max(1, Math.ceil(at - now) + 1);
+
 /** Monotonic ms for the engine; wall clock only to report state-change times. */
 const monotonic = () => performance.now();
 const wallOffset = () => Date.now() - performance.now();
@@ -295,7 +307,7 @@ export class Driver implements MembershipView {
         this.#timerAt = Number.POSITIVE_INFINITY;
         this.#apply(this.engine.tick(monotonic()));
       },
-      Math.max(0, at - monotonic()),
+      timerDelay(at, monotonic()),
     );
   }
 
@@ -342,7 +354,8 @@ export class Driver implements MembershipView {
     const stream = await this.port.tcp.dial(to, left());
     try {
       await stream.write(frame);
-      return await stream.readFrame(this.#o.codec.parseStream, left());
+      const codec = this.#o.codec;
+      return await stream.readFrame(codec.parseReply ?? codec.parseStream, left());
     } finally {
       this.#countStream(stream);
       stream.close();
@@ -398,10 +411,14 @@ export class Driver implements MembershipView {
 
   async #onStream(s: Stream): Promise<void> {
     const codec = this.#o.codec;
+    const inbound = codec.inboundStream?.() ?? {
+      parse: codec.parseStream,
+      encodeReply: (frame: StreamFrame) => codec.encodeStream(frame),
+    };
     try {
       let f: StreamFrame;
       try {
-        f = await s.readFrame(codec.parseStream, this.engine.config.tcpTimeoutMs);
+        f = await s.readFrame(inbound.parse, this.engine.config.tcpTimeoutMs);
       } catch (err) {
         const e = err as Error & { code?: string };
         const reason =
@@ -411,8 +428,9 @@ export class Driver implements MembershipView {
               ? (codec.streamDropReason?.(e.message) ?? 'decode')
               : 'stream';
         this.#drop(reason, e.message, s.remote);
-        if (e.code === 'PARSE' || e.code === 'TOO_LARGE')
-          await s.write(codec.encodeStream({ type: 'err', value: { error: e.message } })).catch(() => {});
+        // memberlist closes a stream with an unacceptable label without a word.
+        if ((e.code === 'PARSE' && reason !== 'label') || e.code === 'TOO_LARGE')
+          await s.write(inbound.encodeReply({ type: 'err', value: { error: e.message } })).catch(() => {});
         return;
       }
       this.#o.metrics?.messages.inc({ direction: 'in', type: f.type });
@@ -424,14 +442,14 @@ export class Driver implements MembershipView {
             f.value,
             monotonic(),
           );
-          await s.write(codec.encodeStream({ type: 'pushPull', value: reply })).catch(() => {});
+          await s.write(inbound.encodeReply({ type: 'pushPull', value: reply })).catch(() => {});
           if (error) this.#log.warn({ from: s.remote, error }, 'push/pull merge refused');
           this.#apply(ready);
           return;
         }
         case 'ping': {
           const ack = this.engine.handleStreamPing(f.value);
-          if (ack) await s.write(codec.encodeStream({ type: 'ackResp', value: ack })).catch(() => {});
+          if (ack) await s.write(inbound.encodeReply({ type: 'ackResp', value: ack })).catch(() => {});
           return;
         }
         case 'user':
@@ -439,7 +457,9 @@ export class Driver implements MembershipView {
         default:
           this.#drop('decode', `unexpected stream frame ${f.type}`, s.remote);
           await s
-            .write(codec.encodeStream({ type: 'err', value: { error: `unexpected message type ${f.type}` } }))
+            .write(
+              inbound.encodeReply({ type: 'err', value: { error: `unexpected message type ${f.type}` } }),
+            )
             .catch(() => {});
       }
     } finally {

@@ -1,18 +1,22 @@
 // The memberlist wire format for the driver: adapts the codec (protocol/packet.ts for UDP,
 // protocol/stream.ts for TCP frames) to the WireCodec interface and maps its error codes to the
-// `reason` label of gossip_dropped_packets_total. Unlabelled, like memberlist 0.2.2 (labels do not
-// exist there); compression as EnableCompression says (UDP only when shorter, TCP always — Go's
+// `reason` label of gossip_dropped_packets_total. Unlabelled by default, like memberlist 0.2.2
+// (which has no labels); with a label (memberlist ≥ 0.3 Config.Label) every packet and every stream
+// we dial carries the header, the label is the encryption's additional data, and inbound traffic
+// with another label or none is dropped (reason `label`; protocol/label.ts, and its lenient rule
+// with skipInboundLabelCheck). Compression as EnableCompression says (UDP only when shorter, TCP always — Go's
 // rules); encryption when the keyring holds a key (protocol/security.ts codecSecurity: seal with
 // the primary, open with any key; GossipVerifyIncoming/Outgoing for a plaintext→encrypted rollout).
 import type { DropReason } from '../metrics.js';
 import { encodedSize } from '../protocol/codec.js';
 import type { ProtocolConfig } from '../protocol/config.js';
 import type { Keyring } from '../protocol/keyring.js';
+import { checkLabel, labelBytes, labelOverhead, readStreamLabel } from '../protocol/label.js';
 import type { Message } from '../protocol/messages.js';
 import { decodePacket, encodePacket, type PacketErrorCode } from '../protocol/packet.js';
 import { codecSecurity } from '../protocol/security.js';
 import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../protocol/stream.js';
-import type { WireCodec } from './wire.js';
+import type { InboundStreamCodec, WireCodec } from './wire.js';
 
 /** Codec error code → drop reason. */
 export function dropReason(code: PacketErrorCode | StreamErrorCode): DropReason {
@@ -44,6 +48,13 @@ export interface MemberlistCodecOptions {
   verifyIncoming?: boolean;
   /** memberlist GossipVerifyOutgoing (default true): seal what we send when a key is installed. */
   verifyOutgoing?: boolean;
+  /** memberlist Config.Label (≤ 255 bytes; '' or absent = none). */
+  label?: string;
+  /**
+   * edgefleet --skip-inbound-label-check: label.ts's lenient rule (an empty label on either side
+   * matches any), for moving a running cluster on or off a label.
+   */
+  skipInboundLabelCheck?: boolean;
 }
 
 export function createMemberlistCodec(
@@ -59,25 +70,55 @@ export function createMemberlistCodec(
         ...(options.verifyOutgoing !== undefined ? { verifyOutgoing: options.verifyOutgoing } : {}),
       })
     : { decode: { allowPlaintext: true }, encode: {}, packetOverhead: 0 };
+  const label = labelBytes(options.label ?? '');
+  const lenient = options.skipInboundLabelCheck ?? false;
+  const policy = { label, lenient };
+  const encodePacketOpts = { compress, label, ...security.encode };
+  const decodePacketOpts = { ...security.decode, label, lenientLabelCheck: lenient };
+  const requestOpts = { compress, label, dialling: true, ...security.encode };
+  const replyOpts = { compress, label, ...security.encode };
+  const inboundOpts = { ...security.decode, label, lenientLabelCheck: lenient, labelled: true };
+  const replyParseOpts = { ...security.decode, label, labelled: false };
+  const adapt = (r: ReturnType<typeof parseStreamFrame>) => {
+    if (r.kind === 'frame') return { kind: 'frame' as const, value: r.value };
+    if (r.kind === 'error') return { kind: 'error' as const, reason: `${r.code}: ${r.reason}` };
+    return r;
+  };
+  const parseStream = (buffered: Uint8Array) => adapt(parseStreamFrame(buffered, inboundOpts));
   return {
-    encodePacket: (messages, crc) => encodePacket(messages, { compress, crc, ...security.encode }),
+    encodePacket: (messages, crc) => encodePacket(messages, { ...encodePacketOpts, crc }),
     decodePacket(bytes) {
-      const r = decodePacket(bytes, security.decode);
+      const r = decodePacket(bytes, decodePacketOpts);
       if (!r.ok) return { ok: false, reason: dropReason(r.code), detail: `${r.code}: ${r.detail}` };
       const dropped = r.errors.map((e) => ({ reason: dropReason(e.code), detail: `${e.code}: ${e.detail}` }));
       return dropped.length > 0
         ? { ok: true, messages: r.messages, dropped }
         : { ok: true, messages: r.messages };
     },
-    encodeStream: (frame) => encodeStreamFrame(frame, { compress, ...security.encode }),
-    parseStream(buffered) {
-      const r = parseStreamFrame(buffered, security.decode);
-      if (r.kind === 'frame') return { kind: 'frame', value: r.value };
-      if (r.kind === 'error') return { kind: 'error', reason: `${r.code}: ${r.reason}` };
-      return r;
+    encodeStream: (frame) => encodeStreamFrame(frame, requestOpts),
+    parseStream,
+    parseReply: (buffered) => adapt(parseStreamFrame(buffered, replyParseOpts)),
+    inboundStream(): InboundStreamCodec {
+      if (!lenient)
+        return { parse: parseStream, encodeReply: (frame) => encodeStreamFrame(frame, replyOpts) };
+      // memberlist seals the reply with the stream's label; under the lenient rule that is the label
+      // the request arrived with, which may differ from ours (none, or ours when we have none).
+      let streamLabel = label;
+      return {
+        parse(buffered) {
+          const r = parseStreamFrame(buffered, inboundOpts);
+          if (r.kind === 'frame') {
+            const l = readStreamLabel(buffered);
+            const c = l.kind === 'label' ? checkLabel(l.label, l.present, policy) : undefined;
+            if (c?.ok) streamLabel = c.label.slice();
+          }
+          return adapt(r);
+        },
+        encodeReply: (frame) => encodeStreamFrame(frame, { ...replyOpts, label: streamLabel }),
+      };
     },
     sizeOf: (m: Message) => encodedSize(m),
-    packetOverhead: security.packetOverhead,
+    packetOverhead: security.packetOverhead + labelOverhead(label),
     streamDropReason: (reason) => dropReason(reason.split(':')[0] as StreamErrorCode),
   };
 }

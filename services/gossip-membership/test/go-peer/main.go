@@ -12,13 +12,20 @@
 //	POST /join?addrs=h:p,h:p → {"joined":N} or 500 {"error":…}
 //	POST /leave?timeoutMs=N  → {"left":true}  (memberlist Leave: broadcasts dead-self)
 //	POST /shutdown           → exits 0 after Shutdown (no message sent)
+//	GET  /keyring            → {"primary":<sha256 hex prefix>,"keys":[…]} (fingerprints, primary first)
+//	POST /keyring/install?key=<base64>  memberlist Keyring.AddKey  → the /keyring body, or 400/409 {"error":…}
+//	POST /keyring/use?key=<base64>      memberlist Keyring.UseKey
+//	POST /keyring/remove?key=<base64>   memberlist Keyring.RemoveKey
+//	(the keyring endpoints answer 409 when the peer runs without -key / -key-text)
 //
 // memberlist's public Members() hides dead and left nodes and its EventDelegate cannot tell dead from
 // left, so /members reads the unexported node list through reflection under memberlist's own lock.
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -283,6 +290,48 @@ func main() {
 			os.Exit(0)
 		}()
 	})
+	// Keyring rotation on the running node: conf.Keyring is the ring memberlist built from SecretKey
+	// (memberlist.Create) and reads at every seal/open.
+	keyringBody := func() map[string]interface{} {
+		fp := func(k []byte) string { h := sha256.Sum256(k); return "sha256:" + hex.EncodeToString(h[:])[:16] }
+		keys := []string{}
+		for _, k := range conf.Keyring.GetKeys() {
+			keys = append(keys, fp(k))
+		}
+		return map[string]interface{}{"primary": fp(conf.Keyring.GetPrimaryKey()), "keys": keys}
+	}
+	mux.HandleFunc("/keyring", func(w http.ResponseWriter, r *http.Request) {
+		if conf.Keyring == nil {
+			writeJSON(w, 409, map[string]interface{}{"error": "encryption is not enabled"})
+			return
+		}
+		writeJSON(w, 200, keyringBody())
+	})
+	keyringOp := func(op func(*memberlist.Keyring, []byte) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				writeJSON(w, 405, map[string]interface{}{"error": "POST only"})
+				return
+			}
+			if conf.Keyring == nil {
+				writeJSON(w, 409, map[string]interface{}{"error": "encryption is not enabled"})
+				return
+			}
+			key, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("key"))
+			if err != nil {
+				writeJSON(w, 400, map[string]interface{}{"error": "key: " + err.Error()})
+				return
+			}
+			if err := op(conf.Keyring, key); err != nil {
+				writeJSON(w, 400, map[string]interface{}{"error": err.Error()})
+				return
+			}
+			writeJSON(w, 200, keyringBody())
+		}
+	}
+	mux.HandleFunc("/keyring/install", keyringOp((*memberlist.Keyring).AddKey))
+	mux.HandleFunc("/keyring/use", keyringOp((*memberlist.Keyring).UseKey))
+	mux.HandleFunc("/keyring/remove", keyringOp((*memberlist.Keyring).RemoveKey))
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go-peer: http listen: %v\n", err)

@@ -66,6 +66,8 @@ export interface GoPeerOptions {
   meta?: string;
   /** Encryption key as the legacy ASCII secret (zero-padded to 24 bytes). */
   keyText?: string;
+  /** Encryption key as base64 of 16, 24 or 32 bytes. */
+  key?: string;
   /** Pass memberlist's log lines through to this process's stderr (debugging). */
   verbose?: boolean;
 }
@@ -82,6 +84,8 @@ export interface GoPeer {
   /** State of `name` as this peer sees it (undefined when unknown). */
   stateOf(name: string): Promise<GoState | undefined>;
   join(addrs: string[]): Promise<number>;
+  /** memberlist Keyring AddKey / UseKey / RemoveKey with a base64 key; resolves with the key fingerprints. */
+  keyring(op: 'install' | 'use' | 'remove', key: string): Promise<{ primary: string; keys: string[] }>;
   leave(timeoutMs?: number): Promise<void>;
   /** SIGKILL: no leave, peers must detect the failure. */
   kill(): Promise<void>;
@@ -102,6 +106,7 @@ export async function startGoPeer(o: GoPeerOptions): Promise<GoPeer> {
   if (o.join?.length) args.push(`-join=${o.join.join(',')}`);
   if (o.meta) args.push(`-meta=${o.meta}`);
   if (o.keyText) args.push(`-key-text=${o.keyText}`);
+  if (o.key) args.push(`-key=${o.key}`);
   if (!o.verbose) args.push('-quiet');
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', o.verbose ? 'inherit' : 'pipe'] });
   let out = '';
@@ -150,6 +155,12 @@ export async function startGoPeer(o: GoPeerOptions): Promise<GoPeer> {
       const body = (await r.json()) as { joined: number; error?: string };
       if (!r.ok) throw new Error(`go-peer ${o.name} join failed: ${body.error}`);
       return body.joined;
+    },
+    async keyring(op, key) {
+      const r = await fetch(`${base}/keyring/${op}?key=${encodeURIComponent(key)}`, { method: 'POST' });
+      const body = (await r.json()) as { primary: string; keys: string[]; error?: string };
+      if (!r.ok) throw new Error(`go-peer ${o.name} keyring ${op} failed: ${body.error}`);
+      return body;
     },
     async leave(timeoutMs = 2000) {
       const r = await fetch(`${base}/leave?timeoutMs=${timeoutMs}`, { method: 'POST' });

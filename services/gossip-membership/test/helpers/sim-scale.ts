@@ -44,6 +44,8 @@ export interface ScaleSimOptions {
   duplicate?: number;
   /** structuredClone every message crossing the network (slow; for checking purposes). */
   clone?: boolean;
+  /** Per-node config (e.g. reconnect off on some nodes, like Go memberlist peers); default `config`. */
+  nodeConfig?: (i: number) => ProtocolConfig;
   /** Called for every membership event, in simulated-time order. */
   onEvent?: (time: number, observer: number, event: MemberEvent) => void;
 }
@@ -182,6 +184,7 @@ export class ScaleSim {
   readonly #dup: number;
   readonly #clone: boolean;
   readonly #onEvent: ScaleSimOptions['onEvent'];
+  readonly #nodeConfig: ScaleSimOptions['nodeConfig'];
   /** Scheduled wake time per node (the one not stale), +∞ if none. */
   #wakeAt: number[] = [];
   /** Blocked directed pairs, key from * 2^21 + to. */
@@ -198,6 +201,7 @@ export class ScaleSim {
     this.#dup = options.duplicate ?? 0;
     this.#clone = options.clone ?? false;
     this.#onEvent = options.onEvent;
+    this.#nodeConfig = options.nodeConfig;
   }
 
   get size(): number {
@@ -241,7 +245,7 @@ export class ScaleSim {
     const engine = new Engine({
       name: this.names[i] as string,
       address: simAddress(i),
-      config: this.config,
+      config: this.#nodeConfig?.(i) ?? this.config,
       rng: createRng(this.#rng.nextU32()),
       now: this.now,
     });
@@ -276,7 +280,7 @@ export class ScaleSim {
       const engine = new Engine({
         name: this.names[i] as string,
         address: simAddress(i),
-        config: this.config,
+        config: this.#nodeConfig?.(i) ?? this.config,
         rng: createRng(this.#rng.nextU32()),
         now: this.now,
         knownMembers: alives,

@@ -1,0 +1,92 @@
+// The keyring file (--keyring-file, Consul's format: a JSON array of base64 keys, primary first) as
+// the node's persistent keyring, the way Consul treats its local keyring file:
+//   - at start, a file that exists IS the keyring; --key / --key-text are then only used when they
+//     are already in it, otherwise ignored with a warning (after a rotation through the keyring
+//     API the file holds the new keys, and an old --key on the command line must not come back as
+//     primary on restart);
+//   - a file that does not exist yet is created from --key / --key-text (primary first);
+//   - every change made through the keyring API rewrites it atomically (write a temporary file in
+//     the same directory, fsync, rename over the old one, fsync the directory), mode 0600.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  combineKeySources,
+  formatKeyringFile,
+  type KeySources,
+  type KeysParse,
+  keysEqual,
+} from './protocol/key-parse.js';
+
+/** The file's text, or undefined when it does not exist. */
+export async function readKeyringFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Replaces the file with `keys` (primary first) so that a crash leaves the old or the new file, whole. */
+export async function writeKeyringFile(path: string, keys: readonly Uint8Array[]): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await file.writeFile(formatKeyringFile(keys), 'utf8');
+    await file.sync();
+  } catch (err) {
+    await file.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await file.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const dir = await open(dirname(path), constants.O_RDONLY);
+  try {
+    await dir.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    await dir.close();
+  }
+}
+
+export type StartupKeys = KeysParse & {
+  /** The file must be created with these keys (it did not exist). */
+  create?: boolean;
+  /** --key / --key-text were given but are not in the existing file: ignored. */
+  ignoredFlags?: boolean;
+};
+
+/**
+ * The keys a node starts with. `fileText` is the keyring file's content (undefined when the file
+ * does not exist or none is configured); `fileConfigured` says whether --keyring-file was given.
+ */
+export function startupKeys(
+  flags: Omit<KeySources, 'keyringFile'>,
+  fileConfigured: boolean,
+  fileText: string | undefined,
+): StartupKeys {
+  const fromFlags = combineKeySources(flags);
+  if (!fromFlags.ok || !fileConfigured) return fromFlags;
+  if (fileText === undefined) {
+    if (fromFlags.keys.length === 0)
+      return {
+        ok: false,
+        code: 'NO_KEYS',
+        detail: '--keyring-file: the file does not exist and no --key or --key-text to create it from',
+      };
+    return { ...fromFlags, create: true };
+  }
+  const fromFile = combineKeySources({ keyringFile: fileText });
+  if (!fromFile.ok) return fromFile;
+  const ignoredFlags = fromFlags.keys.some((k) => !fromFile.keys.some((f) => keysEqual(f, k)));
+  return ignoredFlags ? { ...fromFile, ignoredFlags } : fromFile;
+}
