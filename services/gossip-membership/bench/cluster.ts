@@ -41,10 +41,10 @@ const STARVE_SAMPLE_MS = 250;
 
 /**
  * Node flags of our service as it is started in production (package.json `start`,
- * packages/cli/src/local/services.ts): semi-spaces capped at 1 MiB. Passed as NODE_OPTIONS because
+ * packages/cli/src/local/services.ts): semi-spaces capped at 1 MiB, one V8 background thread. Passed as NODE_OPTIONS because
  * the test helper starts `node dist/main.js` itself. The bare fastify row gets the same.
  */
-const OUR_NODE_OPTIONS = '--max-semi-space-size=1';
+const OUR_NODE_OPTIONS = '--max-semi-space-size=1 --v8-pool-size=1';
 const packageDir = fileURLToPath(new URL('../', import.meta.url));
 
 interface Node {
