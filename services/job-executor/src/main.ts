@@ -15,15 +15,18 @@ import {
   nodeNameOf,
   redisReachable,
   runService,
+  StartRefused,
   StreamConsumer,
 } from '@edgefleet/service-kit';
 import { detectCgroups } from './adapters/cgroup.js';
 import { startControlSubscriber } from './adapters/control-subscriber.js';
 import { startDeviceLoad } from './adapters/device-load.js';
 import { resolveJobUser } from './adapters/job-user.js';
+import { foreignUidProcesses } from './adapters/proc-scan.js';
 import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
+import { jobUserInUse } from './core/start-checks.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
@@ -44,6 +47,11 @@ async function start(config: Config): Promise<void> {
     memoryLimitMode = 'cgroup';
   }
   const jobUser = await resolveJobUser(config.jobUser);
+  // Whatever runs as the job user now is someone else's (our leftovers were just killed).
+  if (jobUser.dedicated) {
+    const inUse = jobUserInUse(jobUser, foreignUidProcesses(jobUser.uid));
+    if (inUse) throw new StartRefused(inUse);
+  }
   const cgroups = await detectCgroups(config.cgroupRoot ? { root: config.cgroupRoot } : {});
   logger.info(
     {
