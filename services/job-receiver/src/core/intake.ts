@@ -6,6 +6,11 @@
 // (bucket and webhook allowlists). A failure with a usable jobId becomes `reject` (the record goes to
 // REJECTED and the server is notified); without one it is `unusable` (logged by hash, counted, left
 // to the queue's dead-letter policy).
+//
+// A body that fails the signature check is always `unusable`, whatever jobId it names: that id is only
+// a claim by whoever could write to the queue. Recording REJECTED under it would make the real, signed
+// job with that id a duplicate (deleted from SQS, never run), and notifying it would tell the server a
+// lie about a job it sent. The claimed id is kept for the log line only (`claimedJobId`).
 import {
   type CancelMessage,
   type JobMessage,
@@ -31,7 +36,15 @@ export type IntakeDecision =
   | { kind: 'job'; message: JobMessage }
   | { kind: 'cancel'; message: CancelMessage }
   | { kind: 'reject'; jobId: string; code: ReasonCode; detail: string }
-  | { kind: 'unusable'; code: ReasonCode; detail: string; bodyHash: string; bytes: number };
+  | {
+      kind: 'unusable';
+      code: ReasonCode;
+      detail: string;
+      bodyHash: string;
+      bytes: number;
+      /** The jobId an unauthenticated body names: untrusted, for the log only. */
+      claimedJobId?: string;
+    };
 
 function failure(body: string, code: ReasonCode, detail: string, jobId: string | undefined): IntakeDecision {
   if (jobId) return { kind: 'reject', jobId, code, detail };
@@ -85,10 +98,18 @@ export function decideIntake(
   const secret = policy.signingSecret;
   if (policy.requireSignature || (secret && signature !== undefined)) {
     const check = secret ? verifySignature(body, signature, secret) : 'missing';
-    if (check === 'missing')
-      return failure(body, 'SIGNATURE_MISSING', 'signatures are required on this device', jobId);
-    if (check === 'invalid')
-      return failure(body, 'SIGNATURE_INVALID', 'the signature does not match the body', jobId);
+    if (check !== 'valid')
+      return {
+        kind: 'unusable',
+        code: check === 'missing' ? 'SIGNATURE_MISSING' : 'SIGNATURE_INVALID',
+        detail:
+          check === 'missing'
+            ? 'signatures are required on this device'
+            : 'the signature does not match the body',
+        bodyHash: bodyHash(body),
+        bytes: Buffer.byteLength(body, 'utf8'),
+        ...(jobId ? { claimedJobId: jobId } : {}),
+      };
   }
   if (!parsed.ok) return failure(body, parsed.code, parsed.detail, parsed.jobId);
   const message = parsed.message;
