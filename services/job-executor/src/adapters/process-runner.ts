@@ -5,7 +5,7 @@
 //
 // The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER spec` as itself (root). The
 // launcher writes its own pid into the job's cgroups, sets RLIMIT_NPROC (and RLIMIT_AS in rlimit mode),
-// drops supplementary groups, setgid/setuid to the job user, and execs the venv's python. So the
+// sets the supplementary groups to exactly the device groups given (none by default), setgid/setuid to the job user, and execs the venv's python. So the
 // limits and the cgroup hold from the first instruction of user code, with no race between spawn
 // and join. (Node cannot set rlimits or cgroups for a child itself.)
 //
@@ -36,7 +36,7 @@ if s.get("as"):
     resource.setrlimit(resource.RLIMIT_AS, (s["as"], s["as"]))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 if s.get("uid") is not None:
-    os.setgroups([])
+    os.setgroups(s.get("groups") or [])
     os.setgid(s["gid"])
     os.setuid(s["uid"])
 os.umask(0o022)
@@ -54,7 +54,7 @@ export interface RunSpec {
   cwd: string;
   env: Record<string, string>;
   /** Job user to switch to; undefined = run as the service's own user. */
-  user?: { uid: number; gid: number };
+  user?: { uid: number; gid: number; groups?: readonly number[] };
   /** Also treat every process of `user.uid` as the job's (safe only when the user runs one job at a time). */
   matchUid?: boolean;
   nproc: number;
@@ -167,6 +167,7 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     as: spec.addressSpaceBytes ?? null,
     uid: spec.user ? spec.user.uid : null,
     gid: spec.user ? spec.user.gid : null,
+    groups: spec.user?.groups ?? [],
     argv: spec.argv,
   };
   const target: KillTarget = {
