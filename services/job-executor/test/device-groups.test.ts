@@ -6,6 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { listGpuDeviceNodes } from '@edgefleet/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveJobGroups } from '../src/adapters/job-groups.js';
@@ -124,5 +125,26 @@ describe('GPU device groups', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  // examples/gpu-check through a real executor run: this machine has no NVIDIA driver (no libcuda).
+  const hasLibcuda = (() => {
+    try {
+      return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes('libcuda.so');
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(hasLibcuda)('examples/gpu-check ends SUCCEEDED saying no GPU is present', async () => {
+    const code = await readFile(
+      fileURLToPath(new URL('../../../examples/gpu-check/main.py', import.meta.url)),
+    );
+    await pyJob(h, 'gpu-check', code.toString('utf8'));
+    const r = await h.terminal('gpu-check');
+    expect(r).toMatchObject({ state: 'SUCCEEDED', exitCode: 0 });
+    expect(await readFile(join(r.jobDir!, 'logs', 'stdout.log'), 'utf8')).toMatch(/^no GPU present/);
+    const report = JSON.parse(await readFile(join(r.jobDir!, 'output', 'gpu.json'), 'utf8'));
+    expect(report).toMatchObject({ gpu: false });
+    expect(report.groups.filter((g: number) => g !== h.jobUser.gid)).toEqual([gpuGid]);
   });
 });
