@@ -74,6 +74,7 @@ export const REASON_CODES = [
   'SIGNATURE_MISSING',
   'SIGNATURE_INVALID',
   'MESSAGE_TOO_LARGE',
+  'GPU_UNAVAILABLE',
   // cancel
   'CANCELED_BY_REQUEST',
   // executor: inputs and workspace (FAILED)

@@ -1,6 +1,7 @@
 export * from './backoff.js';
 export * from './config.js';
 export * from './durability.js';
+export * from './gpu-devices.js';
 export * from './http-app.js';
 export * from './identity.js';
 export * from './job-dead-letter.js';

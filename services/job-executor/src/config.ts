@@ -39,6 +39,13 @@ export const ConfigSchema = z.object({
   // --- the run --------------------------------------------------------------------------------------
   /** Unprivileged user the job runs as (created by scripts/install-system-deps.sh). Ignored when not root. */
   jobUser: z.string().min(1).default('edgefleet-job'),
+  /** Folder holding the device nodes (GPU nodes are looked for under it: nvmap, nvhost-*, nvgpu/, dri/). */
+  deviceRoot: z.string().min(1).default('/dev'),
+  /**
+   * Groups job processes get besides those owning the GPU device nodes found at start (names or gids,
+   * comma-separated). Jobs get exactly these supplementary groups and no others; root's group never.
+   */
+  jobDeviceGroups: env.list().default([]),
   /** Python that creates job virtualenvs (must be readable by the job user). */
   pythonBin: z.string().min(1).default('/usr/bin/python3'),
   /** Run timeout when the job gives none, in seconds. */

@@ -71,6 +71,8 @@ export interface ExecutorSettings {
   maxLogBytes: number;
   logTailMaxEntries: number;
   jobEnvPassthrough: readonly string[];
+  /** Supplementary groups of job processes (adapters/job-groups.ts); default none. */
+  jobGroups?: readonly number[];
   /** Concurrency of the device: uid matching of stray processes is safe only at 1. */
   concurrency: number;
 }
@@ -466,7 +468,12 @@ export class JobExecutor {
           passthrough: s.jobEnvPassthrough,
           jobEnv: message.env,
         }),
-        ...(user ? { user: { uid: user.uid, gid: user.gid }, matchUid: s.concurrency === 1 } : {}),
+        ...(user
+          ? {
+              user: { uid: user.uid, gid: user.gid, groups: s.jobGroups ?? [] },
+              matchUid: s.concurrency === 1,
+            }
+          : {}),
         nproc: s.maxProcesses,
         ...(s.memoryLimitMode === 'rlimit' && limits.memoryBytes
           ? { addressSpaceBytes: limits.memoryBytes }

@@ -21,6 +21,7 @@ import {
 import { detectCgroups } from './adapters/cgroup.js';
 import { startControlSubscriber } from './adapters/control-subscriber.js';
 import { startDeviceLoad } from './adapters/device-load.js';
+import { resolveJobGroups } from './adapters/job-groups.js';
 import { resolveJobUser } from './adapters/job-user.js';
 import { foreignUidProcesses } from './adapters/proc-scan.js';
 import { RunStateStore } from './adapters/run-state.js';
@@ -52,6 +53,10 @@ async function start(config: Config): Promise<void> {
     const inUse = jobUserInUse(jobUser, foreignUidProcesses(jobUser.uid));
     if (inUse) throw new StartRefused(inUse);
   }
+  const groups = await resolveJobGroups({ devRoot: config.deviceRoot, extra: config.jobDeviceGroups });
+  if (!groups.ok) throw Object.assign(new Error(groups.problem), { code: 'JOB_GROUPS_INVALID' });
+  if (groups.skipped.length)
+    logger.warn({ nodes: groups.skipped }, "GPU device nodes owned by root's group: not opened for jobs");
   const cgroups = await detectCgroups(config.cgroupRoot ? { root: config.cgroupRoot } : {});
   logger.info(
     {
@@ -59,6 +64,7 @@ async function start(config: Config): Promise<void> {
       dedicatedUser: jobUser.dedicated,
       cgroups: cgroups.summary,
       memoryLimitMode,
+      jobGroups: groups.sources,
     },
     jobUser.dedicated ? 'jobs run as their own user' : 'not root: jobs run as this service user',
   );
@@ -87,7 +93,7 @@ async function start(config: Config): Promise<void> {
     logger: logger.child({ component: 'device-load' }),
   });
   const executor = new JobExecutor({
-    settings: { ...config, dataDir, memoryLimitMode },
+    settings: { ...config, dataDir, memoryLimitMode, jobGroups: groups.gids },
     redis,
     names,
     s3,

@@ -6,9 +6,9 @@
 // The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER` as itself (root) and writes the
 // launch spec (JSON) to its stdin. The launcher writes its own pid into the job's cgroups, sets
 // RLIMIT_NPROC (and RLIMIT_AS in rlimit mode), replaces its supplementary groups with the spec's list
-// (empty today), setgid/setuid to the job user, and execs the venv's python. So the limits and the
-// cgroup hold from the first instruction of user code, with no race between spawn and join. (Node
-// cannot set rlimits or cgroups for a child itself.)
+// (exactly the groups owning the GPU device nodes, none by default), setgid/setuid to the job user,
+// and execs the venv's python. So the limits and the cgroup hold from the first instruction of user
+// code, with no race between spawn and join. (Node cannot set rlimits or cgroups for a child itself.)
 //
 // Environment, by design: the root part of the launch runs with ROOT_ENV, a fixed minimal environment
 // the job cannot touch; the job's environment travels in the spec (stdin, so it is never in a

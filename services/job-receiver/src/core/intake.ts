@@ -3,7 +3,7 @@
 // Order of checks: size and JSON (contracts' parseSqsBody, which also reads the jobId when it can),
 // then the signature when one is required or offered (nothing in an unsigned body is trusted, so a
 // signature failure wins over any schema problem), then the schema result, then the device's policy
-// (bucket and webhook allowlists). A failure with a usable jobId becomes `reject` (the record goes to
+// (bucket allowlist, a GPU for `limits.gpu`, webhook allowlist). A failure with a usable jobId becomes `reject` (the record goes to
 // REJECTED and the server is notified); without one it is `unusable` (logged by hash, counted, left
 // to the queue's dead-letter policy).
 //
@@ -30,6 +30,8 @@ export interface IntakePolicy {
   webhookAllowedHosts: readonly string[];
   requireSignature: boolean;
   signingSecret?: string | undefined;
+  /** This device has a CUDA GPU (service-kit's detectGpuFact); undefined = not checked. */
+  gpu?: { present: boolean; because: string } | undefined;
 }
 
 export type IntakeDecision =
@@ -73,6 +75,11 @@ function policyProblem(
         detail: `bucket(s) not allowed on this device: ${foreign.join(', ')}`,
       };
   }
+  if (message.limits.gpu && policy.gpu && !policy.gpu.present)
+    return {
+      code: 'GPU_UNAVAILABLE',
+      detail: `the job needs a GPU and this device has none (${policy.gpu.because})`,
+    };
   const webhook = message.notify.webhook;
   if (webhook) {
     const url = new URL(webhook);
