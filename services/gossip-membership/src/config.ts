@@ -62,8 +62,8 @@ export const ConfigSchema = z.object({
   /** Address the gossip sockets bind (flag --bind). */
   bindAddr: ip('bind').default('0.0.0.0'),
   /**
-   * Address other nodes reach us at (flag --ip). Default: the bind address, or with 0.0.0.0 the first
-   * private IPv4 of this host (memberlist's rule).
+   * Address other nodes reach us at (flag --ip). Default: the bind address, or with 0.0.0.0 the IPv4
+   * of the default route's interface, never a USB/container bridge (advertise-interface.ts).
    */
   advertiseAddr: ip('advertise').optional(),
   /** Port other nodes reach us at (flag --advertisePort); default: the bound gossip port. */
@@ -184,7 +184,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'ip',
     value: 'address',
     help: 'advertised address',
-    default: 'bind address or first private IP',
+    default: "bind address or the default route's IPv4",
     env: envName('advertiseAddr'),
   },
   {

@@ -17,7 +17,8 @@ import {
   runService,
 } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
-import { chooseAdvertiseAddr } from './advertise.js';
+import { ADVERTISE_REASON_TEXT, chooseAdvertiseAddr } from './advertise.js';
+import { readDefaultRoutes } from './advertise-routes.js';
 import { buildApp } from './app.js';
 import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
 import { registerDashboard } from './dashboard-server/index.js';
@@ -82,9 +83,13 @@ async function loadKeyring(config: Config, logger: Logger): Promise<Keyring> {
 }
 
 async function start(config: Config): Promise<void> {
-  const advertise = chooseAdvertiseAddr(config.bindAddr, config.advertiseAddr, networkInterfaces());
-  if ('error' in advertise) throw new Error(advertise.error);
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  const advertise = chooseAdvertiseAddr(
+    config.bindAddr,
+    config.advertiseAddr,
+    networkInterfaces(),
+    config.advertiseAddr ? [] : readDefaultRoutes(),
+  );
   // Event-loop lag sampled every second instead of prom-client's 10 ms: that timer alone cost ~0.2
   // CPU s/min, more than the whole protocol of an idle node in a 10-node cluster (bench/cluster.ts).
   // A stall still shows in full (it delays the pending sample), only with fewer samples.
@@ -158,6 +163,11 @@ async function start(config: Config): Promise<void> {
   // The legacy line goes out before fastify's own "Server listening" JSON line; a failed listen
   // exits the process anyway.
   legacyLine(`Listening on :${config.port}`);
+  // After the legacy lines (they come first, see the header).
+  logger[advertise.reason === 'loopback-fallback' ? 'warn' : 'info'](
+    { advertise },
+    `advertising ${advertise.ip}: ${ADVERTISE_REASON_TEXT[advertise.reason]}`,
+  );
   await app.listen({ host: config.httpHost, port: config.port });
   logger.info(
     {
