@@ -93,6 +93,18 @@ export const ConfigSchema = z.object({
   arch: z.string().max(32).optional(),
   l4tVersion: z.string().max(32).optional(),
   gpu: z.string().max(48).optional(),
+  /** Where the L4T release is read from (a read-only mount in a container). */
+  l4tReleaseFile: z.string().min(1).default('/etc/nv_tegra_release'),
+  /** Where the board model is read from (NUL-terminated text; a read-only mount in a container). */
+  deviceModelFile: z.string().min(1).default('/proc/device-tree/model'),
+  /** The tegrastats binary sampled for live device facts; missing = no such facts. */
+  tegrastatsPath: z.string().min(1).default('/usr/bin/tegrastats'),
+  /** tegrastats --interval, in ms. */
+  tegrastatsIntervalMs: env.int(500, 600_000).default(5_000),
+  /** The nvpmodel binary whose `-q` gives the power mode; missing = no power mode. */
+  nvpmodelPath: z.string().min(1).default('/usr/sbin/nvpmodel'),
+  /** A file holding the power mode (`nvpmodel -q` output or the name), read instead of running nvpmodel. */
+  powerModeFile: z.string().min(1).optional(),
   /** How often the device load is read from Redis, in ms. */
   loadPollMs: env.int(100, 600_000).default(2_000),
   /** Least time between two meta re-broadcasts, in ms (each costs an incarnation bump fleet-wide). */

@@ -31,6 +31,7 @@ import { Keyring } from './protocol/keyring.js';
 import { readDeviceLoad } from './runtime/device-load.js';
 import { Driver } from './runtime/driver.js';
 import { MetaRefresher } from './runtime/meta-refresher.js';
+import { TegrastatsSampler } from './runtime/tegrastats-sampler.js';
 import { createMemberlistCodec } from './runtime/wire-memberlist.js';
 import { VERSION } from './version.js';
 
@@ -103,18 +104,29 @@ async function start(config: Config): Promise<void> {
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
   });
   const loadKey = redisNames(config.redisPrefix).deviceLoad;
+  const sampler = new TegrastatsSampler({
+    tegrastatsPath: config.tegrastatsPath,
+    intervalMs: config.tegrastatsIntervalMs,
+    nvpmodelPath: config.nvpmodelPath,
+    ...(config.powerModeFile ? { powerModeFile: config.powerModeFile } : {}),
+    logger,
+  });
   const refresher = new MetaRefresher({
     staticMeta: {
       role: config.role,
       api: config.jobApi ?? `http://${advertise.ip}:4100`,
       version: VERSION,
-      labels: detectDeviceLabels({
-        ...(config.arch ? { arch: config.arch } : {}),
-        ...(config.l4tVersion ? { l4t: config.l4tVersion } : {}),
-        ...(config.gpu ? { gpu: config.gpu } : {}),
-      }),
+      labels: detectDeviceLabels(
+        {
+          ...(config.arch ? { arch: config.arch } : {}),
+          ...(config.l4tVersion ? { l4t: config.l4tVersion } : {}),
+          ...(config.gpu ? { gpu: config.gpu } : {}),
+        },
+        { l4tReleaseFile: config.l4tReleaseFile, modelFile: config.deviceModelFile },
+      ),
     },
     readLoad: () => readDeviceLoad(redis, loadKey),
+    readHw: () => sampler.current(),
     publish: (meta) => driver?.updateMeta(meta),
     pollMs: config.loadPollMs,
     minIntervalMs: config.metaMinIntervalMs,
@@ -180,6 +192,7 @@ async function start(config: Config): Promise<void> {
     },
     `${SERVICE} listening`,
   );
+  sampler.start();
   refresher.start();
 
   installShutdown({
@@ -188,6 +201,7 @@ async function start(config: Config): Promise<void> {
     closers: [
       { name: 'gossip-leave', close: () => gossip.leave(config.leaveTimeoutMs) },
       { name: 'meta', close: () => refresher.stop() },
+      { name: 'tegrastats', close: () => sampler.stop() },
       { name: 'http', close: () => app.close() },
       { name: 'gossip', close: () => gossip.close() },
       { name: 'redis', close: () => closeRedis(redis) },
