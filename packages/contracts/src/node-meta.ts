@@ -5,6 +5,8 @@
 // Wire form: compact JSON (no spaces), UTF-8, e.g. ~170 bytes:
 //   {"v":1,"role":"edge","api":"http://10.0.0.7:4100","ver":"0.1.0",
 //    "labels":{"arch":"arm64","l4t":"35.4.1","gpu":"Orin"},"load":{"running":1,"queued":0,"freeDiskMiB":52110,"at":1764075000000}}
+// With device facts (labels.board, hw) about 300 bytes; the gossip node drops the least important
+// fields first when a meta would not fit (services/gossip-membership/src/meta/fit-meta.ts).
 // Readers must ignore unknown keys (later versions may add some) and treat non-JSON meta (e.g. from
 // plain Go memberlist nodes) as "no edgefleet meta".
 import { z } from 'zod';
@@ -31,8 +33,27 @@ export const NodeMeta = z.object({
       l4t: z.string().max(32).optional(),
       /** GPU model name, absent when unknown. */
       gpu: z.string().max(48).optional(),
+      /** Board model from the device tree (/proc/device-tree/model), e.g. NVIDIA Jetson AGX Orin Developer Kit. */
+      board: z.string().max(80).optional(),
     })
     .default({}),
+  /**
+   * Live device facts sampled from `tegrastats` (and `nvpmodel -q`) every few seconds; absent on a
+   * device without them. Each field is absent when not reported (never 0 for "unknown").
+   */
+  hw: z
+    .object({
+      /** GPU (GR3D) utilisation, percent of its current frequency. */
+      gpuPct: z.number().int().min(0).max(100).optional(),
+      /** Temperature in °C, one decimal: the GPU sensor, else the junction (tj). */
+      tempC: z.number().min(-40).max(150).optional(),
+      /** nvpmodel power mode name, e.g. MAXN, 15W. */
+      power: z.string().max(24).optional(),
+      /** RAM in use and total, MiB (tegrastats `RAM used/totalMB`). */
+      ramMiB: z.number().int().min(0).optional(),
+      ramTotalMiB: z.number().int().min(0).optional(),
+    })
+    .optional(),
   /** The device's load as the executor last wrote it (DeviceLoad); absent until known. */
   load: z
     .object({

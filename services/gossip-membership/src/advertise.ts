@@ -1,34 +1,41 @@
 // The address we advertise to the cluster (memberlist NetTransport.FinalAdvertiseAddr): the --ip
-// setting when given; otherwise the bind address; with a wildcard bind (0.0.0.0), the first private
-// IPv4 of this host (RFC 1918, then RFC 6598 shared space), else the first non-loopback IPv4.
-import type { NetworkInterfaceInfo } from 'node:os';
+// setting when given; otherwise the bind address; with a wildcard bind (0.0.0.0), the IPv4 of the
+// default route's interface, never a USB/container bridge (advertise-interface.ts has the rule).
+import {
+  type AdvertiseReason,
+  chooseInterfaceAddress,
+  type DefaultRoute,
+  type Interfaces,
+} from './advertise-interface.js';
 
-export const isPrivateIPv4 = (ip: string): boolean => {
-  const [a = -1, b = -1] = ip.split('.').map(Number);
-  return (
-    a === 10 ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
-};
+export { type Interfaces, isPrivateIPv4 } from './advertise-interface.js';
 
-export type Interfaces = Record<string, NetworkInterfaceInfo[] | undefined>;
+export interface AdvertiseChoice {
+  ip: string;
+  reason: AdvertiseReason;
+  iface?: string;
+  skippedRoutes?: string[];
+}
 
-/** Returns the advertise IP, or an error line when none can be chosen. */
+/** The advertise IP and why it was chosen. */
 export function chooseAdvertiseAddr(
   bindAddr: string,
   advertiseAddr: string | undefined,
   interfaces: Interfaces,
-): { ip: string } | { error: string } {
-  if (advertiseAddr) return { ip: advertiseAddr };
-  if (bindAddr !== '0.0.0.0' && bindAddr !== '::') return { ip: bindAddr };
-  const v4 = Object.values(interfaces)
-    .flatMap((list) => list ?? [])
-    .filter((i) => i.family === 'IPv4' && !i.internal)
-    .map((i) => i.address);
-  const ip = v4.find(isPrivateIPv4) ?? v4[0];
-  return ip
-    ? { ip }
-    : { error: 'no private IP address found to advertise; set --ip (EDGEFLEET_ADVERTISE_ADDR)' };
+  routes: readonly DefaultRoute[] = [],
+): AdvertiseChoice {
+  if (advertiseAddr) return { ip: advertiseAddr, reason: 'explicit' };
+  if (bindAddr !== '0.0.0.0' && bindAddr !== '::') return { ip: bindAddr, reason: 'bind-address' };
+  return chooseInterfaceAddress(interfaces, routes);
 }
+
+/** One log line's worth of text for each reason. */
+export const ADVERTISE_REASON_TEXT: Record<AdvertiseReason, string> = {
+  explicit: 'set by --ip (EDGEFLEET_ADVERTISE_ADDR)',
+  'bind-address': 'the gossip bind address (--bind)',
+  'default-route': "the default route's interface",
+  'private-fallback': 'no usable default route: first private IPv4 of a non-bridge interface',
+  'any-fallback': 'no usable default route and no private IPv4: first IPv4 of a non-bridge interface',
+  'loopback-fallback':
+    'no usable interface: loopback, other nodes cannot reach this one; set --ip (EDGEFLEET_ADVERTISE_ADDR)',
+};

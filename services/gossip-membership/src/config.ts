@@ -62,8 +62,8 @@ export const ConfigSchema = z.object({
   /** Address the gossip sockets bind (flag --bind). */
   bindAddr: ip('bind').default('0.0.0.0'),
   /**
-   * Address other nodes reach us at (flag --ip). Default: the bind address, or with 0.0.0.0 the first
-   * private IPv4 of this host (memberlist's rule).
+   * Address other nodes reach us at (flag --ip). Default: the bind address, or with 0.0.0.0 the IPv4
+   * of the default route's interface, never a USB/container bridge (advertise-interface.ts).
    */
   advertiseAddr: ip('advertise').optional(),
   /** Port other nodes reach us at (flag --advertisePort); default: the bound gossip port. */
@@ -93,6 +93,18 @@ export const ConfigSchema = z.object({
   arch: z.string().max(32).optional(),
   l4tVersion: z.string().max(32).optional(),
   gpu: z.string().max(48).optional(),
+  /** Where the L4T release is read from (a read-only mount in a container). */
+  l4tReleaseFile: z.string().min(1).default('/etc/nv_tegra_release'),
+  /** Where the board model is read from (NUL-terminated text; a read-only mount in a container). */
+  deviceModelFile: z.string().min(1).default('/proc/device-tree/model'),
+  /** The tegrastats binary sampled for live device facts; missing = no such facts. */
+  tegrastatsPath: z.string().min(1).default('/usr/bin/tegrastats'),
+  /** tegrastats --interval, in ms. */
+  tegrastatsIntervalMs: env.int(500, 600_000).default(5_000),
+  /** The nvpmodel binary whose `-q` gives the power mode; missing = no power mode. */
+  nvpmodelPath: z.string().min(1).default('/usr/sbin/nvpmodel'),
+  /** A file holding the power mode (`nvpmodel -q` output or the name), read instead of running nvpmodel. */
+  powerModeFile: z.string().min(1).optional(),
   /** How often the device load is read from Redis, in ms. */
   loadPollMs: env.int(100, 600_000).default(2_000),
   /** Least time between two meta re-broadcasts, in ms (each costs an incarnation bump fleet-wide). */
@@ -184,7 +196,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'ip',
     value: 'address',
     help: 'advertised address',
-    default: 'bind address or first private IP',
+    default: "bind address or the default route's IPv4",
     env: envName('advertiseAddr'),
   },
   {

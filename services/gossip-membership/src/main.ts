@@ -17,7 +17,8 @@ import {
   runService,
 } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
-import { chooseAdvertiseAddr } from './advertise.js';
+import { ADVERTISE_REASON_TEXT, chooseAdvertiseAddr } from './advertise.js';
+import { readDefaultRoutes } from './advertise-routes.js';
 import { buildApp } from './app.js';
 import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
 import { registerDashboard } from './dashboard-server/index.js';
@@ -30,6 +31,7 @@ import { Keyring } from './protocol/keyring.js';
 import { readDeviceLoad } from './runtime/device-load.js';
 import { Driver } from './runtime/driver.js';
 import { MetaRefresher } from './runtime/meta-refresher.js';
+import { TegrastatsSampler } from './runtime/tegrastats-sampler.js';
 import { createMemberlistCodec } from './runtime/wire-memberlist.js';
 import { VERSION } from './version.js';
 
@@ -82,9 +84,13 @@ async function loadKeyring(config: Config, logger: Logger): Promise<Keyring> {
 }
 
 async function start(config: Config): Promise<void> {
-  const advertise = chooseAdvertiseAddr(config.bindAddr, config.advertiseAddr, networkInterfaces());
-  if ('error' in advertise) throw new Error(advertise.error);
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  const advertise = chooseAdvertiseAddr(
+    config.bindAddr,
+    config.advertiseAddr,
+    networkInterfaces(),
+    config.advertiseAddr ? [] : readDefaultRoutes(),
+  );
   // Event-loop lag sampled every second instead of prom-client's 10 ms: that timer alone cost ~0.2
   // CPU s/min, more than the whole protocol of an idle node in a 10-node cluster (bench/cluster.ts).
   // A stall still shows in full (it delays the pending sample), only with fewer samples.
@@ -98,18 +104,29 @@ async function start(config: Config): Promise<void> {
     ...(config.redisPassword ? { password: config.redisPassword } : {}),
   });
   const loadKey = redisNames(config.redisPrefix).deviceLoad;
+  const sampler = new TegrastatsSampler({
+    tegrastatsPath: config.tegrastatsPath,
+    intervalMs: config.tegrastatsIntervalMs,
+    nvpmodelPath: config.nvpmodelPath,
+    ...(config.powerModeFile ? { powerModeFile: config.powerModeFile } : {}),
+    logger,
+  });
   const refresher = new MetaRefresher({
     staticMeta: {
       role: config.role,
       api: config.jobApi ?? `http://${advertise.ip}:4100`,
       version: VERSION,
-      labels: detectDeviceLabels({
-        ...(config.arch ? { arch: config.arch } : {}),
-        ...(config.l4tVersion ? { l4t: config.l4tVersion } : {}),
-        ...(config.gpu ? { gpu: config.gpu } : {}),
-      }),
+      labels: detectDeviceLabels(
+        {
+          ...(config.arch ? { arch: config.arch } : {}),
+          ...(config.l4tVersion ? { l4t: config.l4tVersion } : {}),
+          ...(config.gpu ? { gpu: config.gpu } : {}),
+        },
+        { l4tReleaseFile: config.l4tReleaseFile, modelFile: config.deviceModelFile },
+      ),
     },
     readLoad: () => readDeviceLoad(redis, loadKey),
+    readHw: () => sampler.current(),
     publish: (meta) => driver?.updateMeta(meta),
     pollMs: config.loadPollMs,
     minIntervalMs: config.metaMinIntervalMs,
@@ -158,6 +175,11 @@ async function start(config: Config): Promise<void> {
   // The legacy line goes out before fastify's own "Server listening" JSON line; a failed listen
   // exits the process anyway.
   legacyLine(`Listening on :${config.port}`);
+  // After the legacy lines (they come first, see the header).
+  logger[advertise.reason === 'loopback-fallback' ? 'warn' : 'info'](
+    { advertise },
+    `advertising ${advertise.ip}: ${ADVERTISE_REASON_TEXT[advertise.reason]}`,
+  );
   await app.listen({ host: config.httpHost, port: config.port });
   logger.info(
     {
@@ -170,6 +192,7 @@ async function start(config: Config): Promise<void> {
     },
     `${SERVICE} listening`,
   );
+  sampler.start();
   refresher.start();
 
   installShutdown({
@@ -178,6 +201,7 @@ async function start(config: Config): Promise<void> {
     closers: [
       { name: 'gossip-leave', close: () => gossip.leave(config.leaveTimeoutMs) },
       { name: 'meta', close: () => refresher.stop() },
+      { name: 'tegrastats', close: () => sampler.stop() },
       { name: 'http', close: () => app.close() },
       { name: 'gossip', close: () => gossip.close() },
       { name: 'redis', close: () => closeRedis(redis) },

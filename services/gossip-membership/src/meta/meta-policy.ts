@@ -10,10 +10,31 @@ export const DISK_CHANGE_FRACTION = 0.1;
 /** … or by at least this many MiB (1 GiB), whichever is smaller. */
 export const DISK_CHANGE_MIB = 1024;
 
+/** GPU load counts as changed when it moved by at least this many percentage points … */
+export const GPU_CHANGE_PCT = 10;
+/** … temperature by at least this many °C … */
+export const TEMP_CHANGE_C = 5;
+/** … RAM in use by at least this fraction of the total. */
+export const RAM_CHANGE_FRACTION = 0.05;
+
+/** True when live device facts (tegrastats, sampled every few seconds) moved enough to re-broadcast. */
+export function isMeaningfulHwChange(a: NodeMeta['hw'], b: NodeMeta['hw']): boolean {
+  if (!a || !b) return a !== b;
+  if (a.power !== b.power || a.ramTotalMiB !== b.ramTotalMiB) return true;
+  const moved = (x: number | undefined, y: number | undefined, by: number) =>
+    x === undefined || y === undefined ? x !== y : Math.abs(x - y) >= by;
+  return (
+    moved(a.gpuPct, b.gpuPct, GPU_CHANGE_PCT) ||
+    moved(a.tempC, b.tempC, TEMP_CHANGE_C) ||
+    moved(a.ramMiB, b.ramMiB, Math.max(1, (b.ramTotalMiB ?? 0) * RAM_CHANGE_FRACTION))
+  );
+}
+
 /** True when `next` differs from `prev` in something other than noise (timestamps, small disk drift). */
 export function isMeaningfulChange(prev: NodeMeta, next: NodeMeta): boolean {
   if (prev.role !== next.role || prev.api !== next.api || prev.ver !== next.ver) return true;
   if (JSON.stringify(prev.labels) !== JSON.stringify(next.labels)) return true;
+  if (isMeaningfulHwChange(prev.hw, next.hw)) return true;
   const a = prev.load;
   const b = next.load;
   if (!a || !b) return a !== b;

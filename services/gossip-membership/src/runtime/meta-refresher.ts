@@ -5,12 +5,14 @@
 // pollMs after the interval ends, never lost. A failed read keeps the last known load.
 import { type DeviceLoad, encodeNodeMeta, type NodeMeta } from '@edgefleet/contracts';
 import type { Logger } from 'pino';
-import { buildNodeMeta, type StaticMeta } from '../meta/build-meta.js';
+import { buildNodeMeta, type HwFacts, type StaticMeta } from '../meta/build-meta.js';
 import { decidePublish } from '../meta/meta-policy.js';
 
 export interface MetaRefresherOptions {
   staticMeta: StaticMeta;
   readLoad: () => Promise<DeviceLoad | undefined>;
+  /** Live device facts (TegrastatsSampler.current); absent = none. */
+  readHw?: () => HwFacts | undefined;
   /** Hands new meta bytes to the engine (Engine.updateMeta through the driver). */
   publish: (meta: Uint8Array) => void;
   pollMs: number;
@@ -55,7 +57,7 @@ export class MetaRefresher {
   async poll(): Promise<void> {
     const load = await this.#o.readLoad();
     if (load) this.#lastLoad = load;
-    const next = buildNodeMeta(this.#o.staticMeta, this.#lastLoad);
+    const next = buildNodeMeta(this.#o.staticMeta, this.#lastLoad, this.#o.readHw?.());
     const now = this.#now();
     const decision = decidePublish(this.#published, this.#publishedAt, next, now, this.#o.minIntervalMs);
     if (decision.kind !== 'publish') return;
