@@ -123,8 +123,9 @@ export async function downloadFiles(
         bytes += n;
         o.onProgress?.(bytes);
       });
+      const first = failure as DownloadFailure | undefined;
       if (r.ok) o.done?.add(f.target);
-      else if (!failure || (failure.transient && !r.transient)) {
+      else if (!first || (first.transient && !r.transient)) {
         failure = r;
         // A permanent failure ends the job: stop the rest. After a transient one, files in flight
         // finish (and stay verified for the next try); no new file starts.
