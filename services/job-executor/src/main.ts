@@ -77,6 +77,9 @@ async function start(config: Config): Promise<void> {
   });
   const s3 = new S3Client({
     forcePathStyle: config.s3ForcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL),
+    // A link that swallows packets must fail as an outage (retried within the outage budget), not
+    // hang a download forever: connect within 10 s, no socket silent for more than 60 s.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   });
   // pip may run a package's own build code (setup.py): as the job user when jobs have one.
   const buildUser = config.envBuildAsJobUser && jobUser.dedicated ? jobUser : undefined;
