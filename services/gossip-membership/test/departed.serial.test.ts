@@ -16,7 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../src/protocol/config.js';
-import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { startGoPeer } from './helpers/go-peer.js';
 import { prepareInterop } from './helpers/interop-setup.js';
 import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
