@@ -201,11 +201,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   members: {
-    usage: 'edgefleet members',
-    summary: 'the cluster: state, role, address, load, last change',
-    options: {},
-    run: async (_p, _o, ctx) => {
-      const rows = await members(ctx.ep);
+    usage: 'edgefleet members [--all]',
+    summary:
+      'the cluster: state, role, address, load, last change (--all: also departed nodes, and who declared them)',
+    options: { all: { value: false } },
+    run: async (_p, o, ctx) => {
+      const all = o.all === true;
+      const rows = await members(ctx.ep, all);
       ctx.print(rows, () =>
         table(rows as unknown as Record<string, string>[], [
           'name',
@@ -214,6 +216,7 @@ const COMMANDS: Record<string, Command> = {
           'address',
           'load',
           'lastChange',
+          ...(all ? ['declaredBy'] : []),
         ]),
       );
       return EXIT.ok;

@@ -8,6 +8,8 @@ export interface MemberRow {
   address: string;
   load: string;
   lastChange: string;
+  /** Who declared it dead (itself for a leave); '-' for members not departed. */
+  declaredBy: string;
 }
 
 interface V1Member {
@@ -20,11 +22,18 @@ interface V1Member {
   port?: number;
   meta?: { role?: string; load?: { running?: number; queued?: number } } | null;
   lastChange?: number | string;
+  /** Reaped from the member table, listed from the node's departed record. */
+  gone?: boolean;
+  declaredBy?: string;
 }
 
-export async function members(ep: Endpoints): Promise<MemberRow[]> {
+/**
+ * The members the node's protocol table holds; with `all`, also the departed nodes it still
+ * remembers (dead or left, reaped from the table, kept for EDGEFLEET_GOSSIP_DEAD_RETENTION).
+ */
+export async function members(ep: Endpoints, all = false): Promise<MemberRow[]> {
   const body = await call<{ members?: V1Member[] } | V1Member[]>(ep.membersApi, 'v1/members');
-  const list = Array.isArray(body) ? body : (body.members ?? []);
+  const list = (Array.isArray(body) ? body : (body.members ?? [])).filter((m) => all || !m.gone);
   return list.map((m) => ({
     name: m.name ?? m.Name ?? '?',
     state: m.state ?? '?',
@@ -32,6 +41,7 @@ export async function members(ep: Endpoints): Promise<MemberRow[]> {
     address: m.address ?? m.addr ?? (m.ip ? `${m.ip}:${m.port}` : '-'),
     load: m.meta?.load ? `${m.meta.load.running ?? 0} running, ${m.meta.load.queued ?? 0} queued` : '-',
     lastChange: m.lastChange ? new Date(m.lastChange).toISOString() : '-',
+    declaredBy: m.declaredBy ?? '-',
   }));
 }
 
