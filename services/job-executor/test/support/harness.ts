@@ -116,6 +116,8 @@ export async function startHarness(o: {
   logger?: Logger;
   redisPassword?: string;
   serviceEnv?: Record<string, string>;
+  /** Build environments as the job user, as main.ts does by default (EDGEFLEET_ENV_BUILD_AS_JOB_USER). */
+  buildAsJobUser?: boolean;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
 }): Promise<Harness> {
@@ -142,6 +144,7 @@ export async function startHarness(o: {
     pip: { noIndex: true },
     minFreeBytes: 0,
     logger,
+    ...(o.buildAsJobUser && jobUser.dedicated ? { buildUser: jobUser } : {}),
   });
   const executor = new JobExecutor({
     settings,
