@@ -160,6 +160,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       if (req.requirementsFile !== undefined) {
         const n = normaliseRequirements(req.requirementsFile, {
           workspace,
+          policy: { onlyBinary: settings.onlyBinary, pinnedIndex: settings.noIndex || !!settings.indexUrl },
           read: (rel) => readWorkspaceFile(workspace, rel),
         });
         if (!n.ok) {
