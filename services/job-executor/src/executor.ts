@@ -446,8 +446,28 @@ export class JobExecutor {
       await move('INSTALLING');
       const t1 = this.now();
       let venvDir = '';
+      // The install phase is contained like the run: its own cgroup, the job's marker, the uid sweep,
+      // a run-state record for crash recovery; nothing of it survives the phase, whatever its outcome.
+      const user = this.d.jobUser.dedicated ? this.d.jobUser : undefined;
+      const installCgroup = await this.jobCgroup(`${jobId}@install`, undefined);
+      cgroupDirs = installCgroup?.dirs ?? [];
+      const installTarget = {
+        jobId,
+        cgroupDirs,
+        ...(user && s.concurrency === 1 ? { uid: user.uid } : {}),
+      };
+      await this.d.runState.write({ ...installTarget, startedAt: this.now() });
+      const sweepInstall = async () => {
+        const left = await killJobProcesses(installTarget);
+        if (left.length) log.error({ pids: left }, 'install processes survived every kill sweep');
+      };
       const installed = await phase(async () => {
         const env = await this.d.environments.ensure({
+          containment: {
+            procs: installCgroup?.procsFiles ?? [],
+            marker: { EDGEFLEET_JOB_ID: jobId },
+            sweep: sweepInstall,
+          },
           jobId,
           workspace: dirs.work,
           ...(message.code.requirements ? { requirementsFile: message.code.requirements } : {}),
@@ -470,6 +490,9 @@ export class JobExecutor {
         log.info({ envKey: env.key, hit: env.hit, ms: env.durationMs }, 'environment ready');
         return { ok: true };
       });
+      await sweepInstall();
+      await removeCgroupDirs(cgroupDirs);
+      cgroupDirs = [];
       timings.installMs = this.now() - t1;
       if (!installed.ok)
         return await this.finish(
@@ -496,14 +519,10 @@ export class JobExecutor {
           : {}),
       });
 
-      const user = this.d.jobUser.dedicated ? this.d.jobUser : undefined;
-      const cgroup =
-        this.d.cgroups.v2 || this.d.cgroups.v1Memory || this.d.cgroups.v1Pids
-          ? await createJobCgroup(this.d.cgroups, jobId, {
-              memoryBytes: s.memoryLimitMode === 'cgroup' ? limits.memoryBytes : undefined,
-              pidsMax: s.maxProcesses,
-            })
-          : null;
+      const cgroup = await this.jobCgroup(
+        jobId,
+        s.memoryLimitMode === 'cgroup' ? limits.memoryBytes : undefined,
+      );
       cgroupDirs = cgroup?.dirs ?? [];
       if (s.memoryLimitMode === 'cgroup' && limits.memoryBytes && !cgroup?.memoryLimited)
         log.warn('no cgroup memory controller here: the job runs without a memory limit');
@@ -569,6 +588,7 @@ export class JobExecutor {
       );
     } catch (e) {
       if (e instanceof HandBack) {
+        await killJobProcesses({ jobId, cgroupDirs });
         log.info({ state }, 'executor stopping: job handed back (it runs again after restart)');
         return retry('shutdown');
       }
@@ -593,6 +613,13 @@ export class JobExecutor {
       this.active.delete(jobId);
       this.d.onRunningChange?.(this.active.size);
     }
+  }
+
+  /** The cgroups of one phase of a job (`name` is its folder), or null where the host has none. */
+  private async jobCgroup(name: string, memoryBytes: number | undefined) {
+    const c = this.d.cgroups;
+    if (!(c.v2 || c.v1Memory || c.v1Pids)) return null;
+    return createJobCgroup(c, name, { memoryBytes, pidsMax: this.d.settings.maxProcesses });
   }
 
   /** A step that failed because the job was aborted: cancel → CANCELED, shutdown → hand back. */

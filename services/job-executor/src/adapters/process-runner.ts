@@ -3,27 +3,10 @@
 // an allowlisted environment; limits; stdout/stderr to capped files plus a live tail; a timeout and a
 // cancel that stop EVERY process of the job (SIGTERM, grace, SIGKILL); a typed result.
 //
-// The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER` as itself (root) and writes the
-// launch spec (JSON) to its stdin. The launcher writes its own pid into the job's cgroups, sets
-// RLIMIT_NPROC (and RLIMIT_AS in rlimit mode), replaces its supplementary groups with the spec's list
-// (exactly the groups owning the GPU device nodes, none by default), setgid/setuid to the job user,
-// and execs the venv's python. So the limits and the cgroup hold from the first instruction of user
-// code, with no race between spawn and join. (Node cannot set rlimits or cgroups for a child itself.)
+// The launcher (launcher.ts) starts the job: it joins the job's cgroups, sets the limits and switches
+// to the job user before the job's python runs, with the job's environment applied only by its final
+// execve.
 //
-// Environment, by design: the root part of the launch runs with ROOT_ENV, a fixed minimal environment
-// the job cannot touch; the job's environment travels in the spec (stdin, so it is never in a
-// world-readable /proc/<pid>/cmdline) and is applied only by the final execve, after setgroups/
-// setgid/setuid. So nothing a job names in `env` is read while the process is root:
-//   - glibc (GCONV_PATH, LOCPATH, LC_*/LANG, TZ/TZDIR, HOSTALIASES, RES_OPTIONS, LOCALDOMAIN, NLSPATH,
-//     MALLOC_*/GLIBC_TUNABLES) and the dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, LD_*):
-//     the root python starts with ROOT_ENV only, and LC_ALL=C keeps it on glibc's built-in C locale
-//     (no locale file, no gconv module is loaded: glibc's wcsmbs/wcsmbsload.c uses the static C
-//     converters for it);
-//   - Python (PYTHON*): -I ignores every PYTHON* variable and the user site, -S skips site.py.
-// The exec'd job python reads them all, as the job user, inside its cgroup: that is the job's own
-// business. The install phase (env/run-process.ts) is spawned by libuv, which likewise does
-// setgroups/setgid/setuid in the child and passes the environment only to execve (uv_spawn's
-// uv__process_child_init), and that environment is pip-env.ts's allowlist, never the job's `env`.
 // Output cap: each of stdout and stderr keeps its first `maxLogBytes` bytes; a job that writes more is
 // stopped (OUTPUT_LIMIT). Stopping rather than discarding keeps a runaway job from burning the device's
 // CPU and the live tail, and the kept head of the log usually shows what went wrong.
@@ -32,43 +15,12 @@
 // /proc scan finds (marker or uid); after `killGraceMs`, SIGKILL sweeps (cgroup.kill + the same three
 // sources) until a scan finds nothing. When the main process exits by itself, whatever it left
 // behind is swept with SIGKILL at once: a job's processes never outlive its run.
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { cgroupOomKilled, cgroupPids, type JobCgroup, killCgroupDirs } from './cgroup.js';
+import { type LaunchSpec, spawnLauncher } from './launcher.js';
 import { scanProcesses } from './proc-scan.js';
-
-const LAUNCHER = `
-import json, os, resource, sys
-s = json.loads(sys.stdin.buffer.read())
-fd = os.open("/dev/null", os.O_RDONLY)
-os.dup2(fd, 0)
-os.close(fd)
-for p in s["procs"]:
-    with open(p, "w") as f:
-        f.write(str(os.getpid()))
-if s.get("nproc"):
-    resource.setrlimit(resource.RLIMIT_NPROC, (s["nproc"], s["nproc"]))
-if s.get("as"):
-    resource.setrlimit(resource.RLIMIT_AS, (s["as"], s["as"]))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-if s.get("uid") is not None:
-    os.setgroups(s.get("groups") or [])
-    os.setgid(s["gid"])
-    os.setuid(s["uid"])
-os.umask(0o022)
-os.execve(s["argv"][0], s["argv"], s["env"])
-`;
-
-/**
- * The whole environment of the root part of the launch (see the header): nothing from the job and
- * nothing from the service. LC_ALL=C: glibc's built-in locale (no locale or gconv file is opened).
- */
-export const ROOT_ENV: Readonly<Record<string, string>> = Object.freeze({
-  PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-  LC_ALL: 'C',
-});
 
 export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
 
@@ -188,13 +140,11 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   const log = spec.logger;
   const stdoutFile = await openLog(spec.stdoutPath);
   const stderrFile = await openLog(spec.stderrPath);
-  const launcherSpec = {
+  const launchSpec: LaunchSpec = {
     procs: spec.cgroup?.procsFiles ?? [],
     nproc: spec.nproc,
     as: spec.addressSpaceBytes ?? null,
-    uid: spec.user ? spec.user.uid : null,
-    gid: spec.user ? spec.user.gid : null,
-    groups: spec.user?.groups ?? [],
+    ...(spec.user ? { user: spec.user } : {}),
     argv: spec.argv,
     env: spec.env,
   };
@@ -213,15 +163,7 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     stderr: Promise.resolve(),
   };
 
-  const child = spawn(spec.launcherPython, ['-I', '-S', '-c', LAUNCHER], {
-    cwd: spec.cwd,
-    env: { ...ROOT_ENV },
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  // A launcher that dies before reading its spec closes the pipe: EPIPE is its exit, reported below.
-  child.stdin?.on('error', () => undefined);
-  child.stdin?.end(JSON.stringify(launcherSpec));
+  const child = spawnLauncher(spec.launcherPython, launchSpec, spec.cwd);
   const spawnError = new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
   if (child.pid) {
     target.pgid = child.pid;

@@ -160,6 +160,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       if (req.requirementsFile !== undefined) {
         const n = normaliseRequirements(req.requirementsFile, {
           workspace,
+          policy: { onlyBinary: settings.onlyBinary, pinnedIndex: settings.noIndex || !!settings.indexUrl },
           read: (rel) => readWorkspaceFile(workspace, rel),
         });
         if (!n.ok) {
@@ -292,9 +293,10 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
         `[edgefleet] building environment ${key} with ${b.interpreter.path} (${b.interpreter.version.split(' ')[0]})\n`,
       );
       for (const note of reqs?.notes ?? []) write(`[edgefleet] ${note}\n`);
-      const env = pipEnvironment(sourceEnv, home, settings);
-      const step = (argv: string[]) =>
-        runStep({
+      const contain = req.containment;
+      const env = { ...pipEnvironment(sourceEnv, home, settings), ...contain?.marker };
+      const step = async (argv: string[]) => {
+        const outcome = await runStep({
           argv,
           env,
           cwd: b.workspace,
@@ -303,8 +305,13 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
           signal: req.signal,
           graceMs: killGraceMs,
           user: buildUser,
+          ...(contain ? { launch: { python, procs: contain.procs } } : {}),
           ...(options.onProcess ? { onSpawn: options.onProcess } : {}),
         });
+        // Nothing the step started (a setsid daemon of a setup.py) may see the next step or the commit.
+        await contain?.sweep();
+        return outcome;
+      };
       const venvArgv = [python, '-m', 'venv'];
       if (!seedPip) venvArgv.push('--without-pip');
       if (req.systemSitePackages) venvArgv.push('--system-site-packages');

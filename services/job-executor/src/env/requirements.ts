@@ -36,6 +36,7 @@ export type RequirementsProblemCode =
   | 'REMOTE_INCLUDE'
   | 'UNSUPPORTED_URL'
   | 'UNSUPPORTED_OPTION'
+  | 'WEAKENS_POLICY'
   | 'MALFORMED';
 
 export interface RequirementsProblem {
@@ -84,7 +85,24 @@ export interface NormaliseOptions {
   workspace: string;
   /** Reads a workspace-relative file; null when it does not exist (or is not a regular file). */
   read: (relativePath: string) => string | null;
+  /** The device's pip policy a requirements file may not weaken (absent: nothing pinned). */
+  policy?: PipPolicy;
 }
+
+/**
+ * What the device pins (EDGEFLEET_PIP_*). `onlyBinary`: wheels only, so no package's build code runs;
+ * a requirements file may not take it back (`--no-binary`, `--only-binary :none:`). `pinnedIndex`:
+ * packages come only from the device's index (EDGEFLEET_PIP_INDEX_URL / EXTRA_INDEX_URLS) or none
+ * (EDGEFLEET_PIP_NO_INDEX), plus the workspace; a requirements file may not add a source
+ * (`-i`/`--index-url`, `--extra-index-url`, `--trusted-host`, `-f`/`--find-links` or a requirement
+ * naming a remote URL).
+ */
+export interface PipPolicy {
+  onlyBinary: boolean;
+  pinnedIndex: boolean;
+}
+
+const REMOTE_URL = /(?:^|@)\s*(?!file:)[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Renders an entry; `workspace` null gives the key form (`./rel`), else absolute paths for pip. */
 export function renderEntry(entry: Entry, workspace: string | null): string {
@@ -397,6 +415,11 @@ export function normaliseRequirements(entry: string, opts: NormaliseOptions): No
     const bad = (c: { code: RequirementsProblemCode; message: string }) =>
       problem(c.code, file, line, text, c.message);
     const { req, opts: options } = splitLine(text);
+    const policy = opts.policy;
+    const weakens = (what: string, setting: string) =>
+      bad({ code: 'WEAKENS_POLICY', message: `${what} weakens the device's pip policy (${setting})` });
+    if (req !== '' && policy?.pinnedIndex && REMOTE_URL.test(req))
+      return weakens('a requirement from a remote URL', 'packages come only from the device index');
     if (req !== '') {
       const parsed = parseRequirement(req, opts.workspace);
       if (!parsed.ok) return bad(parsed);
@@ -425,6 +448,26 @@ export function normaliseRequirements(entry: string, opts: NormaliseOptions): No
     const { name, value, rest } = taken.value;
     if (rest.length > 0)
       return bad({ code: 'MALFORMED', message: `unexpected "${rest.join(' ')}" after ${name}` });
+    if (
+      policy?.onlyBinary &&
+      (name === '--no-binary' || (name === '--only-binary' && /:none:/.test(value ?? '')))
+    )
+      return weakens(name, 'EDGEFLEET_PIP_ONLY_BINARY: wheels only');
+    if (policy?.pinnedIndex && name === '--editable' && REMOTE_URL.test(value ?? ''))
+      return weakens('an editable requirement from a remote URL', 'packages come only from the device index');
+    if (
+      policy?.pinnedIndex &&
+      (name === '--index-url' || name === '--extra-index-url' || name === '--trusted-host')
+    )
+      return weakens(name, 'packages come only from the device index');
+    if (policy?.pinnedIndex && name === '--find-links') {
+      const loc = checkLocation(value ?? '', opts.workspace);
+      if (loc.ok && typeof loc.value === 'string')
+        return weakens(
+          `${name} to a place outside the workspace`,
+          'packages come only from the device index',
+        );
+    }
     switch (name) {
       case '--requirement':
       case '--constraint': {

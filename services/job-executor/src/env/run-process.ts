@@ -2,9 +2,12 @@
 // its own process group, output appended to a log file, a wall-clock deadline and an abort signal.
 // On timeout or abort the whole group gets SIGTERM, then SIGKILL after `graceMs`; once the leader has
 // exited the group gets a final SIGKILL, so nothing pip started (a build backend, a download helper)
-// outlives the step.
-import { spawn } from 'node:child_process';
+// outlives the step in its group. A child that left the group (setsid) is the caller's to stop:
+// with `launch`, the step runs through the job launcher (adapters/launcher.ts), which puts it in the
+// caller's cgroups before pip's first instruction, and the caller sweeps them (and its marker) after.
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
+import { spawnLauncher } from '../adapters/launcher.js';
 
 /** Kept from stderr for error reporting, in bytes (the full output is in the log file). */
 export const STDERR_TAIL_BYTES = 64 * 1024;
@@ -30,6 +33,8 @@ export interface StepOptions {
   onSpawn?: (pid: number) => void;
   /** Run as this user (supplementary groups are dropped); needs root. */
   user?: { uid: number; gid: number } | undefined;
+  /** Start through the launcher (root only): `python` runs it, `procs` are the cgroups it joins. */
+  launch?: { python: string; procs: readonly string[] } | undefined;
 }
 
 const killGroup = (pid: number, sig: NodeJS.Signals) => {
@@ -46,18 +51,26 @@ export function runStep(o: StepOptions): Promise<StepOutcome> {
   return new Promise((resolve) => {
     if (o.signal?.aborted) return resolve({ kind: 'aborted', stderr: '' });
     o.log.write(`$ ${o.argv.join(' ')}\n`);
-    const child = spawn(cmd, args, {
-      cwd: o.cwd,
-      env: o.env,
-      detached: true, // own process group: the kill reaches pip's children too
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
-    });
+    const child: ChildProcess = o.launch
+      ? spawnLauncher(
+          o.launch.python,
+          { procs: o.launch.procs, argv: o.argv, env: o.env, ...(o.user ? { user: o.user } : {}) },
+          o.cwd,
+        )
+      : spawn(cmd, args, {
+          cwd: o.cwd,
+          env: o.env,
+          detached: true, // own process group: the kill reaches pip's children too
+          stdio: ['ignore', 'pipe', 'pipe'],
+          ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
+        });
+    const stdout = child.stdout!;
+    const stderrPipe = child.stderr!;
     let stderr = '';
     let stopping: 'timeout' | 'aborted' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (b: Buffer) => o.log.write(b));
-    child.stderr.on('data', (b: Buffer) => {
+    stdout.on('data', (b: Buffer) => o.log.write(b));
+    stderrPipe.on('data', (b: Buffer) => {
       o.log.write(b);
       stderr += b.toString('utf8');
       if (stderr.length > STDERR_TAIL_BYTES) stderr = stderr.slice(-STDERR_TAIL_BYTES);
@@ -96,7 +109,7 @@ export function runStep(o: StepOptions): Promise<StepOutcome> {
         resolve({ kind: 'signaled', signal: sig ?? 'unknown', stderr });
       };
       // Let the pipes drain (bounded: a stray holder of the pipe was just killed).
-      if (child.stdout.readableEnded && child.stderr.readableEnded) return done();
+      if (stdout.readableEnded && stderrPipe.readableEnded) return done();
       const t = setTimeout(done, 1000);
       child.once('close', () => {
         clearTimeout(t);

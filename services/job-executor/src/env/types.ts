@@ -23,6 +23,17 @@ export interface EnvironmentRequest {
    * large shipped wheels are not read a second time to compute the cache key.
    */
   fileHashes?: Record<string, string>;
+  /**
+   * Containment of the build processes (venv, pip, a package's own build code), as for the job's run:
+   * every step starts through the job launcher inside `procs` (cgroup.procs files), carries `marker`
+   * in its environment, and `sweep` (which must leave no process of the build behind) runs after each
+   * step, before the environment is touched by the service as root.
+   */
+  containment?: {
+    procs: readonly string[];
+    marker: Record<string, string>;
+    sweep: () => Promise<void>;
+  };
 }
 
 export type EnvironmentResult =

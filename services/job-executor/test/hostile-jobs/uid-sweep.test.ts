@@ -11,21 +11,13 @@ import { eventually, startServiceProcess } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foreignUidProcesses } from '../../src/adapters/proc-scan.js';
 import { type Harness, pyJob, startHarness } from '../support/harness.js';
+import { alive } from '../support/process-alive.js';
 
 const USER = 'ef-hostile-uid';
 const entry = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 let h: Harness;
 let container: ChildProcess | undefined;
 let foreignPid = 0;
-
-const alive = (pid: number) => {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   h = await startHarness({ user: USER });

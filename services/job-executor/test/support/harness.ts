@@ -39,6 +39,7 @@ import { type JobUser, resolveJobUser } from '../../src/adapters/job-user.js';
 import { scanProcesses } from '../../src/adapters/proc-scan.js';
 import { RunStateStore } from '../../src/adapters/run-state.js';
 import { createEnvironmentManager } from '../../src/env/index.js';
+import type { PipSettings } from '../../src/env/pip-env.js';
 import type { EnvironmentManager } from '../../src/env/types.js';
 import { BY, type ExecutorDeps, type ExecutorSettings, JobExecutor } from '../../src/executor.js';
 
@@ -117,6 +118,10 @@ export async function startHarness(o: {
   logger?: Logger;
   redisPassword?: string;
   serviceEnv?: Record<string, string>;
+  /** Build environments as the job user, as main.ts does by default (EDGEFLEET_ENV_BUILD_AS_JOB_USER). */
+  buildAsJobUser?: boolean;
+  /** The device's pip settings (default: no index). */
+  pip?: Partial<PipSettings>;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
   /** Extra executor dependencies (clock, random source, outage backoff). */
@@ -142,9 +147,10 @@ export async function startHarness(o: {
     maxCacheBytes: 2 * 1024 * 1024 * 1024,
     python: '/usr/bin/python3',
     seedPip: false,
-    pip: { noIndex: true },
+    pip: o.pip ?? { noIndex: true },
     minFreeBytes: 0,
     logger,
+    ...(o.buildAsJobUser && jobUser.dedicated ? { buildUser: jobUser } : {}),
   });
   const executor = new JobExecutor({
     settings,
