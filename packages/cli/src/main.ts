@@ -12,6 +12,8 @@ import { cancelJob, getJob, listJobs, streamLogs, waitForEnd } from './commands/
 import { members, table } from './commands/members.js';
 import { downloadResult, listResult } from './commands/results.js';
 import { submit, uploadFolder } from './commands/submit.js';
+import { exitCodeOf } from './doctor/checks.js';
+import { runDoctor } from './doctor/probes.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { runLocalNode } from './local/node.js';
 
@@ -220,6 +222,23 @@ const COMMANDS: Record<string, Command> = {
         ]),
       );
       return EXIT.ok;
+    },
+  },
+  doctor: {
+    usage: 'edgefleet doctor [--json]',
+    summary:
+      'check this device (python, job user, GPU groups, cgroups, Redis, clock, disk, gossip, L4T); exit 0 ok, 1 warnings, 2 failures',
+    options: {},
+    run: async (_p, _o, ctx) => {
+      const lines = await runDoctor({ env: ctx.env, membersApi: ctx.ep.membersApi });
+      const mark = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: '-' } as const;
+      ctx.print({ lines, exitCode: exitCodeOf(lines) }, () =>
+        table(
+          lines.map((l) => ({ status: mark[l.status], check: l.check, detail: l.detail, fix: l.fix })),
+          ['status', 'check', 'detail', 'fix'],
+        ),
+      );
+      return exitCodeOf(lines);
     },
   },
   results: {
