@@ -200,7 +200,7 @@ const COMMANDS: Record<string, Command> = {
   },
   members: {
     usage: 'edgefleet members',
-    summary: 'the cluster: state, role, address, load, last change',
+    summary: 'the cluster: state, role, address, load, device, live GPU/temperature/RAM, last change',
     options: {},
     run: async (_p, _o, ctx) => {
       const rows = await members(ctx.ep);
@@ -211,6 +211,8 @@ const COMMANDS: Record<string, Command> = {
           'role',
           'address',
           'load',
+          'device',
+          'hw',
           'lastChange',
         ]),
       );
