@@ -205,7 +205,7 @@ const COMMANDS: Record<string, Command> = {
   members: {
     usage: 'edgefleet members [--all]',
     summary:
-      'the cluster: state, role, address, load, last change (--all: also departed nodes, and who declared them)',
+      'the cluster: state, role, address, load, device, live GPU/temperature/RAM, last change (--all: also departed nodes, and who declared them)',
     options: { all: { value: false } },
     run: async (_p, o, ctx) => {
       const all = o.all === true;
@@ -217,6 +217,8 @@ const COMMANDS: Record<string, Command> = {
           'role',
           'address',
           'load',
+          'device',
+          'hw',
           'lastChange',
           ...(all ? ['declaredBy'] : []),
         ]),

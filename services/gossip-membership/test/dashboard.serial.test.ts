@@ -1,6 +1,7 @@
 // The fleet dashboard in a real browser (Debian's Chromium driven by playwright-core) against three
 // real gossip-membership processes (`node dist/main.js`, built first, including the page):
-//  - the page shows three alive tiles;
+//  - the page shows three alive tiles; dash-a's (fake tegrastats, board model and L4T files) shows its
+//    board and live GPU load, temperature, power mode and RAM, the others show none;
 //  - a job submitted through the node's /v1/jobs proxy appears and reaches SUCCEEDED, and its logs open;
 //  - the job API goes away → a banner; it returns → the banner goes;
 //  - a node is killed → its tile turns suspect, then dead, with no reload;
@@ -9,7 +10,7 @@
 // The job API is a stand-in (test/helpers/fake-job-api.ts: the job-receiver's routes and JSON, with jobs
 // that move QUEUED → RUNNING → SUCCEEDED by themselves); the real receiver and executor are not run here.
 // Screenshots go to services/gossip-membership/.screenshots/ (git-ignored) for a person to look at.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ let fake: FakeJobApi | undefined;
 let redis: RedisServer | undefined;
 let context: BrowserContext | undefined;
 let profileDir: string | undefined;
+let deviceDir: string | undefined;
 
 afterAll(async () => {
   await context?.close().catch(() => {});
@@ -37,6 +39,7 @@ afterAll(async () => {
   await fake?.close().catch(() => {});
   await redis?.stop().catch(() => {});
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  if (deviceDir) rmSync(deviceDir, { recursive: true, force: true });
 });
 
 /** A full-page screenshot; running colour transitions are finished first (animations: 'disabled'). */
@@ -70,6 +73,15 @@ describe('fleet dashboard in a browser', () => {
     );
     const [pa, pb, pc] = ports as [(typeof ports)[0], (typeof ports)[0], (typeof ports)[0]];
     const seed = `${IP}:${pa.gossip}`;
+    // dash-a is a Jetson as far as its files and tools say: recorded JetPack 6 tegrastats lines.
+    deviceDir = mkdtempSync(join(tmpdir(), 'dash-device-'));
+    const fixture = fileURLToPath(new URL('fixtures/tegrastats/l4t36-orin-nano.txt', import.meta.url));
+    const tegrastats = join(deviceDir, 'tegrastats');
+    writeFileSync(tegrastats, `#!/bin/sh\nwhile true; do tail -n 1 ${fixture}; sleep 0.5; done\n`);
+    chmodSync(tegrastats, 0o755);
+    writeFileSync(join(deviceDir, 'model'), 'NVIDIA Jetson Orin Nano Developer Kit\0');
+    writeFileSync(join(deviceDir, 'release'), '# R36 (release), REVISION: 4.0, GCID: 1, BOARD: generic\n');
+    writeFileSync(join(deviceDir, 'power'), 'NV Power Mode: 15W\n1\n');
     const startA = (members: string[] = []) =>
       startTsNode({
         name: 'dash-a',
@@ -82,6 +94,11 @@ describe('fleet dashboard in a browser', () => {
           EDGEFLEET_REDIS_URL: (redis as RedisServer).url,
           EDGEFLEET_LOAD_POLL_MS: '200',
           EDGEFLEET_META_MIN_INTERVAL_MS: '0',
+          EDGEFLEET_TEGRASTATS_PATH: tegrastats,
+          EDGEFLEET_TEGRASTATS_INTERVAL_MS: '500',
+          EDGEFLEET_POWER_MODE_FILE: join(deviceDir as string, 'power'),
+          EDGEFLEET_DEVICE_MODEL_FILE: join(deviceDir as string, 'model'),
+          EDGEFLEET_L4T_RELEASE_FILE: join(deviceDir as string, 'release'),
         },
       });
     nodes.push(
@@ -143,6 +160,18 @@ describe('fleet dashboard in a browser', () => {
       null,
       { timeout: 15_000 },
     );
+
+    // Device facts: dash-a's tile shows its board and live tegrastats facts; dash-b reports none.
+    await see(page, '.tile[data-node="dash-a"] .tile-hw');
+    expect(await page.textContent('.tile[data-node="dash-a"] .tile-hw')).toBe('GPU 73% · 61.1 °C · 15W');
+    expect(await page.textContent('.tile[data-node="dash-a"] .tile-ram')).toBe('RAM 5.7 GiB of 7.4 GiB');
+    expect(await page.textContent('.tile[data-node="dash-a"] .tile-board')).toBe(
+      'NVIDIA Jetson Orin Nano Developer Kit',
+    );
+    expect(await page.textContent('.tile[data-node="dash-a"]')).toContain('L4T 36.4.0');
+    expect(await page.locator('.tile[data-node="dash-b"] .tile-hw').count()).toBe(0);
+    expect(await page.locator('.tile[data-node="dash-b"] .tile-board').count()).toBe(0);
+    await shot(page, '01b-device-facts');
 
     // A job submitted through the proxy appears and reaches SUCCEEDED; its logs stream into the page.
     const submit = await fetch(`${base}/v1/jobs`, {

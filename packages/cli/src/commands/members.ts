@@ -7,9 +7,37 @@ export interface MemberRow {
   role: string;
   address: string;
   load: string;
+  /** Board model (else GPU label) and L4T release, e.g. "NVIDIA Jetson AGX Orin Developer Kit, L4T 36.4.0". */
+  device: string;
+  /** Live tegrastats facts, e.g. "GPU 73% 61.1°C MAXN RAM 5874/7620 MiB"; "-" when the node reports none. */
+  hw: string;
   lastChange: string;
   /** Who declared it dead (itself for a leave); '-' for members not departed. */
   declaredBy: string;
+}
+
+type Hw = { gpuPct?: number; tempC?: number; power?: string; ramMiB?: number; ramTotalMiB?: number };
+type Labels = { l4t?: string; gpu?: string; board?: string };
+
+/** The device column: what the node is. Absent facts are left out. */
+export function deviceText(labels: Labels | undefined): string {
+  if (!labels) return '-';
+  const parts = [labels.board ?? labels.gpu, labels.l4t ? `L4T ${labels.l4t}` : undefined].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : '-';
+}
+
+/** The hw column: live facts only as reported (never 0 for unknown). */
+export function hwText(hw: Hw | undefined): string {
+  if (!hw) return '-';
+  const parts = [
+    hw.gpuPct !== undefined ? `GPU ${hw.gpuPct}%` : undefined,
+    hw.tempC !== undefined ? `${hw.tempC}°C` : undefined,
+    hw.power,
+    hw.ramMiB !== undefined && hw.ramTotalMiB !== undefined
+      ? `RAM ${hw.ramMiB}/${hw.ramTotalMiB} MiB`
+      : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : '-';
 }
 
 interface V1Member {
@@ -20,7 +48,7 @@ interface V1Member {
   address?: string;
   ip?: string;
   port?: number;
-  meta?: { role?: string; load?: { running?: number; queued?: number } } | null;
+  meta?: { role?: string; load?: { running?: number; queued?: number }; labels?: Labels; hw?: Hw } | null;
   lastChange?: number | string;
   /** Reaped from the member table, listed from the node's departed record. */
   gone?: boolean;
@@ -40,6 +68,8 @@ export async function members(ep: Endpoints, all = false): Promise<MemberRow[]> 
     role: m.meta?.role ?? '-',
     address: m.address ?? m.addr ?? (m.ip ? `${m.ip}:${m.port}` : '-'),
     load: m.meta?.load ? `${m.meta.load.running ?? 0} running, ${m.meta.load.queued ?? 0} queued` : '-',
+    device: deviceText(m.meta?.labels),
+    hw: hwText(m.meta?.hw),
     lastChange: m.lastChange ? new Date(m.lastChange).toISOString() : '-',
     declaredBy: m.declaredBy ?? '-',
   }));

@@ -1,5 +1,6 @@
 // The fleet: one tile per node (coloured by state) and the same nodes as a table. Re-rendered from the
 // member map on every change; a few dozen nodes cost nothing to rebuild.
+import { gpuText, ramText } from './device-facts.js';
 import { h } from './dom.js';
 import { ago, mib } from './format.js';
 import type { Member, MemberState } from './types.js';
@@ -65,6 +66,11 @@ function tile(m: Member, now: number): HTMLElement {
     ),
     h('div', { class: 'tile-line mono', title: address(m) }, address(m)),
     h('div', { class: 'tile-line' }, labels(m)),
+    m.meta?.labels.board
+      ? h('div', { class: 'tile-line tile-board', title: m.meta.labels.board }, m.meta.labels.board)
+      : null,
+    gpuText(m.meta?.hw) ? h('div', { class: 'tile-line tile-hw' }, gpuText(m.meta?.hw) as string) : null,
+    ramText(m.meta?.hw) ? h('div', { class: 'tile-line tile-ram' }, ramText(m.meta?.hw) as string) : null,
     m.meta?.load
       ? h('div', { class: 'tile-line' }, `${m.meta.load.running} running · ${m.meta.load.queued} queued`)
       : null,
