@@ -122,6 +122,11 @@ export class JobExecutor {
     return this.active.size;
   }
 
+  /** Ids of the jobs running here. */
+  runningIds(): string[] {
+    return [...this.active.keys()];
+  }
+
   /** A cancel from the control channel: stops the job within seconds if it runs here. */
   cancel(jobId: string): boolean {
     const ac = this.active.get(jobId);
