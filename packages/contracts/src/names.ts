@@ -33,6 +33,8 @@ export interface RedisNames {
   historyKey(jobId: string): string;
   /** Capped live tail of the job's stdout/stderr (a stream of chunks). */
   logTailKey(jobId: string): string;
+  /** Files of the job already uploaded (hash: path → JSON {key, size, sha256, contentType}). */
+  uploadedKey(jobId: string): string;
 }
 
 export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
@@ -48,5 +50,6 @@ export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
     jobKey: (id) => `${prefix}:job:${id}`,
     historyKey: (id) => `${prefix}:job:${id}:history`,
     logTailKey: (id) => `${prefix}:job:${id}:log`,
+    uploadedKey: (id) => `${prefix}:job:${id}:uploaded`,
   };
 }

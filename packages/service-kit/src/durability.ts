@@ -24,6 +24,31 @@ function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
+/**
+ * Which wait makes a write durable, from the server's settings. `appendfsync always` fsyncs every
+ * write before the reply: nothing to wait for, whatever the version. `everysec` fsyncs once a second:
+ * only WAITAOF (Redis ≥ 7.2) can say when a write is on disk; without it a power cut loses up to a
+ * second of hand-offs. `no` leaves fsync to the kernel: not durable. Pure.
+ */
+export function chooseDurability(version: string, aofOn: boolean, fsync: string | undefined): DurabilityInfo {
+  if (aofOn && fsync === 'always')
+    return { mode: 'aof-always', version, detail: 'appendonly yes, appendfsync always' };
+  // fsync unknown (CONFIG renamed away): WAITAOF still tells when the write is on disk.
+  if (aofOn && fsync !== 'no' && versionAtLeast(version, '7.2.0'))
+    return {
+      mode: 'waitaof',
+      version,
+      detail: `appendfsync ${fsync ?? 'unknown'}: WAITAOF 1 0 after each hand-off`,
+    };
+  return {
+    mode: 'none',
+    version,
+    detail: aofOn
+      ? `appendfsync ${fsync ?? 'unknown'} on Redis ${version} (WAITAOF needs 7.2): a power cut can lose the last second of hand-offs`
+      : 'AOF is off: a restart loses every queued job',
+  };
+}
+
 /** Reads the server's version and persistence settings (INFO works even where CONFIG is disabled). */
 export async function detectDurability(redis: Redis): Promise<DurabilityInfo> {
   const server = await redis.info('server');
@@ -37,22 +62,28 @@ export async function detectDurability(redis: Redis): Promise<DurabilityInfo> {
   } catch {
     fsync = undefined; // CONFIG may be renamed away on managed servers
   }
-  if (aofOn && versionAtLeast(version, '7.2.0'))
-    return { mode: 'waitaof', version, detail: 'WAITAOF 1 0 after each hand-off' };
-  if (aofOn && fsync === 'always')
-    return { mode: 'aof-always', version, detail: 'appendonly yes, appendfsync always' };
-  return {
-    mode: 'none',
-    version,
-    detail: aofOn
-      ? `appendfsync ${fsync ?? 'unknown'}: a power cut can lose the last second of hand-offs`
-      : 'AOF is off: a restart loses every queued job',
-  };
+  return chooseDurability(version, aofOn, fsync);
 }
 
-/** Waits until previous writes on this connection are fsynced locally (WAITAOF mode only). */
-export async function waitDurable(redis: Redis, mode: DurabilityMode, timeoutMs = 5000): Promise<boolean> {
+/** Key written by waitDurable's probe (a counter; its value means nothing). */
+export const DURABILITY_PROBE_KEY = 'edgefleet:durability:probe';
+
+/**
+ * Waits until writes acknowledged so far are fsynced locally (WAITAOF mode only). WAITAOF waits for
+ * the offset of the calling connection's last write; after a reconnect the connection has written
+ * nothing and WAITAOF would return at once, covering nothing. So a probe write goes first, in the same
+ * pipeline (one connection): its offset in the AOF is past every write the server acknowledged
+ * before it, the hand-off included, and the AOF is fsynced in order.
+ */
+export async function waitDurable(
+  redis: Redis,
+  mode: DurabilityMode,
+  timeoutMs = 5000,
+  probeKey = DURABILITY_PROBE_KEY,
+): Promise<boolean> {
   if (mode !== 'waitaof') return true;
-  const reply = (await redis.call('WAITAOF', '1', '0', String(timeoutMs))) as [number, number];
-  return reply[0] >= 1;
+  const replies = await redis.pipeline().incr(probeKey).call('WAITAOF', '1', '0', String(timeoutMs)).exec();
+  const [incr, wait] = replies ?? [];
+  if (!incr || !wait || incr[0] || wait[0]) throw incr?.[0] ?? wait?.[0] ?? new Error('WAITAOF: no reply');
+  return ((wait[1] as [number, number])[0] ?? 0) >= 1;
 }

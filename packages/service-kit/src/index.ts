@@ -15,3 +15,4 @@ export * from './stream-consumer.js';
 export * from './transient-error.js';
 export * from './transition.js';
 export * from './wait-out-outage.js';
+export * from './waiting-record.js';

@@ -71,6 +71,11 @@ export const ConfigSchema = z.object({
   maxLogBytes: env.number(1024).default(64 * MiB),
   /** Entries kept in the live log tail stream (XADD MAXLEN ~). */
   logTailMaxEntries: env.int(10, 1_000_000).default(1000),
+  /**
+   * How often the cancel flags of running jobs are re-read from their records, in ms (a cancel message
+   * lost while the control connection reconnected is acted on within this time; also on reconnect).
+   */
+  cancelCheckMs: env.int(200, 60_000).default(2000),
   /** Variables passed from the service's environment to jobs when set (never credentials). */
   jobEnvPassthrough: env
     .list()

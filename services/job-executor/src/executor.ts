@@ -29,9 +29,11 @@ import {
   deadLetter,
   errorFields,
   type HandlerOutcome,
+  recordWaiting,
   retry,
   type StreamEntry,
   transitionJob,
+  WAITING_SINCE,
   type Waiting,
   waitOutOutage,
 } from '@edgefleet/service-kit';
@@ -55,8 +57,6 @@ import type { EnvironmentManager } from './env/types.js';
 export const BY = 'job-executor';
 /** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */
 export const HANDED_OFF = 'executorHandedOffAt';
-/** Record field: since when the job waits out an outage (ms since the epoch); absent when it does not. */
-export const WAITING_SINCE = 'waitingSince';
 
 export interface ExecutorSettings {
   dataDir: string;
@@ -113,16 +113,6 @@ const CANCELED: Outcome = { state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', de
 
 class HandBack extends Error {}
 
-/** KEYS[1] record; ARGV[1] the state it must be in; ARGV[2..] field/value pairs, none = stop waiting. */
-const SHOW_WAITING = `
-if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
-if #ARGV > 1 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-else
-  redis.call('HDEL', KEYS[1], 'waitingSince', 'detail')
-end
-return 1`;
-
 export class JobExecutor {
   private readonly active = new Map<string, AbortController>();
   private readonly now: () => number;
@@ -132,6 +122,11 @@ export class JobExecutor {
 
   get running(): number {
     return this.active.size;
+  }
+
+  /** Ids of the jobs running here. */
+  runningIds(): string[] {
+    return [...this.active.keys()];
   }
 
   /** A cancel from the control channel: stops the job within seconds if it runs here. */
@@ -175,28 +170,13 @@ export class JobExecutor {
     return (await this.d.redis.hget(this.d.names.jobKey(jobId), 'cancelRequested')) === '1';
   }
 
-  /**
-   * Shows on the record that the job waits out an outage (`detail`, `waitingSince`), or that it no
-   * longer waits (`null`). Written only while the record is still in `state`, so a record that moved
-   * on (canceled, swept) is never touched.
-   */
+  /** Shows on the record that the job waits out an outage, or no longer does. */
   private async showWaiting(jobId: string, state: JobState, w: Waiting | null, log: Logger): Promise<void> {
     if (w) log.warn({ failures: w.failures, retryInMs: w.retryInMs, err: w.detail }, 'waiting out an outage');
     else log.info('outage over: progressing again');
-    const fields = w
-      ? [
-          'detail',
-          `waiting for S3 since ${new Date(w.since).toISOString()} (${w.failures} failed tries, next in ${Math.ceil(w.retryInMs / 1000)} s, gives up at ${new Date(w.deadlineAt).toISOString()} without progress): ${w.detail}`.slice(
-            0,
-            4096,
-          ),
-          'waitingSince',
-          String(w.since),
-        ]
-      : [];
-    await this.d.redis
-      .eval(SHOW_WAITING, 1, this.d.names.jobKey(jobId), state, ...fields)
-      .catch((e) => log.warn({ err: errorFields(e) }, 'could not show the wait on the record'));
+    await recordWaiting(this.d.redis, this.d.names, jobId, state, 'S3', w).catch((e) =>
+      log.warn({ err: errorFields(e) }, 'could not show the wait on the record'),
+    );
   }
 
   /** The StreamConsumer handler. */

@@ -18,6 +18,7 @@ import {
   StartRefused,
   StreamConsumer,
 } from '@edgefleet/service-kit';
+import { startCancelWatch } from './adapters/cancel-watch.js';
 import { detectCgroups } from './adapters/cgroup.js';
 import { startControlSubscriber } from './adapters/control-subscriber.js';
 import { startDeviceLoad } from './adapters/device-load.js';
@@ -117,6 +118,14 @@ async function start(config: Config): Promise<void> {
     },
     logger: logger.child({ component: 'control' }),
   });
+  const cancels = startCancelWatch({
+    redis,
+    names,
+    running: () => executor.runningIds(),
+    cancel: (jobId) => executor.cancel(jobId),
+    intervalMs: config.cancelCheckMs,
+    logger: logger.child({ component: 'cancel-watch' }),
+  });
   const consumer = new StreamConsumer<JobsEntry>({
     redis,
     stream: names.jobsStream,
@@ -157,6 +166,7 @@ async function start(config: Config): Promise<void> {
       { name: 'jobs', close: () => executor.stopAll(config.killGraceMs + 3000) },
       { name: 'consumer', close: () => consumer.stop(2000) },
       { name: 'control', close: () => control.close() },
+      { name: 'cancel-watch', close: () => cancels.close() },
       { name: 'device-load', close: () => load.close() },
       { name: 's3', close: () => s3.destroy() },
       { name: 'redis', close: () => closeRedis(redis) },

@@ -39,8 +39,15 @@ export const ConfigSchema = z
     uploadPartSizeMib: env.int(5, 5120).default(8),
     /** Parts of one multipart file in flight at once (memory ≈ concurrency × parts × part size). */
     uploadPartConcurrency: env.int(1, 16).default(2),
-    /** Attempts per file (throttling, 5xx, network errors), on top of the SDK's own per-request retries. */
+    /** Attempts per S3 request (throttling, 5xx, network errors): the SDK's standard retry strategy. */
     uploadMaxAttempts: env.int(1, 20).default(4),
+    /**
+     * Seconds a job's upload may go without progress (a file uploaded) while S3 fails transiently
+     * before the job ends UPLOAD_FAILED; the folder stays on disk meanwhile (default 24 h).
+     */
+    uploadOutageSeconds: env.int(1, 30 * 86_400).default(86_400),
+    /** Keep the folder of a job whose outputs were not uploaded this long, in seconds, then sweep it. */
+    keepFailedSeconds: env.int(0, 30 * 86_400).default(86_400),
     /** First backoff ceiling between attempts, in ms (doubling, full jitter, capped at 30 s). */
     retryBaseMs: env.int(1, 60_000).default(500),
     /** The results SQS queue URL for notifications (optional). */

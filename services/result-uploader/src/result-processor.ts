@@ -26,18 +26,23 @@ import {
 import {
   ack,
   acked,
+  type BackoffPolicy,
   deadLetter,
   errorFields,
   type HandlerOutcome,
+  recordWaiting,
   retry,
   type StreamEntry,
   transitionJob,
+  WAITING_SINCE,
+  waitOutOutage,
 } from '@edgefleet/service-kit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { listJobFiles } from './adapters/job-files.js';
 import { NOTIFY_FIELDS, readJobRecord } from './adapters/job-store.js';
 import type { S3Writer } from './adapters/s3-writer.js';
+import { sha256OfFile, UploadProgress } from './adapters/upload-progress.js';
 import type { UploadFailure } from './core/classify.js';
 import { contentTypeOf } from './core/content-type.js';
 import {
@@ -71,9 +76,14 @@ export interface ProcessorOptions {
   /** Deliveries after which a retryable upload failure becomes FAILED/UPLOAD_FAILED. */
   maxDeliveries: number;
   keepJobDirSeconds: number;
+  /** Seconds an upload may go without progress while S3 fails transiently before UPLOAD_FAILED. */
+  uploadOutageSeconds: number;
+  /** Backoff while waiting out an outage (default service-kit's OUTAGE_BACKOFF). */
+  outageBackoff?: BackoffPolicy;
   logger: Logger;
   metrics?: UploaderMetrics;
   now?: () => number;
+  random?: () => number;
 }
 
 const NON_TERMINAL = ['QUEUED', 'DOWNLOADING', 'INSTALLING', 'RUNNING', 'UPLOADING'] as const;
@@ -225,7 +235,48 @@ export class ResultProcessor {
     }
 
     const started = this.now();
-    const result = await this.upload(e, message, signal, log);
+    // Outages are waited out here, for up to EDGEFLEET_UPLOAD_OUTAGE_SECONDS without progress (a file
+    // uploaded); files uploaded by an earlier try, or before a restart, are not sent again.
+    const progress = new UploadProgress(
+      this.o.redis,
+      this.o.names.uploadedKey(e.jobId),
+      this.o.uploadOutageSeconds + 86_400,
+    );
+    const done = new Map<string, ManifestFile>();
+    const waited = await waitOutOutage({
+      budgetMs: this.o.uploadOutageSeconds * 1000,
+      signal,
+      ...(this.o.now ? { now: this.o.now } : {}),
+      ...(this.o.random ? { random: this.o.random } : {}),
+      ...(this.o.outageBackoff ? { policy: this.o.outageBackoff } : {}),
+      onWaiting: async (w) => {
+        if (w) {
+          this.o.metrics?.uploadRetries.inc();
+          log.warn(
+            { failures: w.failures, retryInMs: w.retryInMs, err: w.detail },
+            'waiting out an S3 outage',
+          );
+        } else log.info('S3 outage over: uploading again');
+        await recordWaiting(this.o.redis, this.o.names, e.jobId, 'UPLOADING', 'S3', w).catch((err) =>
+          log.warn({ err: errorFields(err) }, 'could not show the wait on the record'),
+        );
+      },
+      attempt: async (onProgress) => {
+        const r = await this.upload(e, message, signal, log, { progress, done, onProgress });
+        return r.ok ? r : { ...r, transient: r.failure.retryable, detail: r.failure.detail };
+      },
+    });
+    const result: UploadResult =
+      'exhausted' in waited
+        ? {
+            ok: false,
+            failure: {
+              code: 'UPLOAD_FAILED',
+              retryable: false,
+              detail: `S3 unreachable, EDGEFLEET_UPLOAD_OUTAGE_SECONDS=${this.o.uploadOutageSeconds} spent: ${waited.detail}`,
+            },
+          }
+        : waited;
     const seconds = (this.now() - started) / 1000;
     if (!result.ok && result.failure.retryable) {
       if (signal.aborted) return retry('interrupted by shutdown');
@@ -267,9 +318,10 @@ export class ResultProcessor {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.detail ? { detail: outcome.detail } : {}),
       set,
-      unset,
+      unset: [...unset, WAITING_SINCE],
       xack: [this.ackOp(entry.id)],
     });
+    await progress.clear().catch(() => undefined);
     if (!fin.ok) {
       log.warn({ status: fin.status, current: fin.current }, 'final transition refused; acknowledging');
       return ack();
@@ -297,6 +349,12 @@ export class ResultProcessor {
     message: JobMessage,
     signal: AbortSignal,
     log: Logger,
+    resume: {
+      progress: UploadProgress;
+      /** Files uploaded (this delivery or, checked by sha256, a previous one): not sent again. */
+      done: Map<string, ManifestFile>;
+      onProgress: () => void;
+    },
   ): Promise<UploadResult> {
     const loc = resultLocation(message.output.uri, e.jobId);
     if (!loc.ok)
@@ -317,8 +375,20 @@ export class ResultProcessor {
       if (!keyFits(objectKey(location, f.path))) {
         skipped.push({ path: f.path, why: 'UNSAFE_NAME' });
       }
-    const todo = files.filter((f) => keyFits(objectKey(location, f.path)));
+    const fitting = files.filter((f) => keyFits(objectKey(location, f.path)));
     if (skipped.length) log.warn({ skipped }, 'files not uploaded');
+    if (resume.done.size === 0) {
+      // A previous delivery (before a restart) may have uploaded some: same key, size and content.
+      const before = await resume.progress.load();
+      for (const f of fitting) {
+        const b = before.get(f.path);
+        if (!b || b.key !== objectKey(location, f.path) || b.size !== f.size) continue;
+        if ((await sha256OfFile(f.abs).catch(() => '')) === b.sha256) resume.done.set(f.path, b);
+      }
+      if (resume.done.size)
+        log.info({ files: resume.done.size }, 'files uploaded before a restart: not sent again');
+    }
+    const todo = fitting.filter((f) => !resume.done.has(f.path));
     // Bounded concurrency and memory: small files (below the part size, each read into one buffer)
     // go `uploadConcurrency` at once; multipart files then go one at a time, each with its own
     // `partConcurrency` parts in flight. Peak buffers ≈ max(uploadConcurrency, partConcurrency) × part
@@ -326,7 +396,7 @@ export class ResultProcessor {
     // in-flight requests are aborted).
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
-    const uploaded: ManifestFile[] = [];
+    const uploaded: ManifestFile[] = fitting.flatMap((f) => resume.done.get(f.path) ?? []);
     let failure: UploadFailure | undefined;
     const pool = async (list: typeof todo, width: number) => {
       let next = 0;
@@ -341,11 +411,19 @@ export class ResultProcessor {
             both,
           );
           if (!r.ok) {
-            failure ??= r.failure;
-            stop.abort();
+            const first = failure as UploadFailure | undefined;
+            if (!first || (first.retryable && !r.failure.retryable)) failure = r.failure;
+            // A final failure stops the rest; after a transient one the files in flight finish.
+            if (!r.failure.retryable) stop.abort();
             return;
           }
-          uploaded.push({ path: f.path, key, size: r.size, sha256: r.sha256, contentType });
+          const m: ManifestFile = { path: f.path, key, size: r.size, sha256: r.sha256, contentType };
+          uploaded.push(m);
+          resume.done.set(f.path, m);
+          resume.onProgress();
+          await resume.progress
+            .add(m)
+            .catch((err) => log.warn({ err: errorFields(err) }, 'could not record upload progress'));
         }
       };
       await Promise.all(Array.from({ length: Math.min(width, Math.max(1, list.length)) }, worker));

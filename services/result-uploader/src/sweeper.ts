@@ -1,7 +1,8 @@
 // The periodic sweep: resends notifications recorded as undelivered (the body kept on the record, so a
 // resend is byte for byte the same, with the same idempotency key and a fresh signature timestamp), and
 // deletes job folders kept for debugging once EDGEFLEET_KEEP_JOB_DIR_SECONDS have passed since their
-// successful upload. It walks the job index (bounded by the records' retention) in pages.
+// successful upload, and folders whose outputs were never uploaded (UPLOAD_FAILED after the outage
+// budget, access denied…) once EDGEFLEET_KEEP_FAILED_SECONDS have passed since the job ended. It walks the job index (bounded by the records' retention) in pages.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isTerminal, JobState, type RedisNames } from '@edgefleet/contracts';
@@ -22,6 +23,7 @@ export interface SweeperOptions {
   /** Deadline of one resend, in ms. */
   deadlineMs: number;
   keepJobDirSeconds: number;
+  keepFailedSeconds: number;
   logger: Logger;
   now?: () => number;
 }
@@ -81,7 +83,7 @@ export class Sweeper {
         report.resent++;
         if (await this.resend(owed)) report.delivered++;
       }
-      if (this.o.keepJobDirSeconds > 0) report.foldersDeleted += await this.expireFolders(ids);
+      report.foldersDeleted += await this.expireFolders(ids);
     }
     if (report.resent || report.foldersDeleted) this.log.info(report, 'sweep done');
     return report;
@@ -127,13 +129,14 @@ export class Sweeper {
     for (const id of ids) pipe.hmget(this.o.names.jobKey(id), 'state', 'resultUri', 'updatedAt');
     const rows = (await pipe.exec()) ?? [];
     let deleted = 0;
-    const cutoff = this.now() - this.o.keepJobDirSeconds * 1000;
+    const now = this.now();
     for (const [i, [err, v]] of rows.entries()) {
       const [state, resultUri, updatedAt] = (err ? [] : v) as (string | null)[];
       const id = ids[i];
       const parsed = JobState.safeParse(state);
-      if (!id || !parsed.success || !isTerminal(parsed.data) || !resultUri || Number(updatedAt) > cutoff)
-        continue;
+      if (!id || !parsed.success || !isTerminal(parsed.data)) continue;
+      const keepSeconds = resultUri ? this.o.keepJobDirSeconds : this.o.keepFailedSeconds;
+      if (Number(updatedAt) > now - keepSeconds * 1000) continue;
       const dir = join(this.o.dataDir, 'jobs', id);
       try {
         await rm(dir, { recursive: true });

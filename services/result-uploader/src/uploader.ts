@@ -61,7 +61,15 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
   // AWS_ENDPOINT_URL…). SDK v3 corrects clock skew by itself (after a skew error it adopts the
   // server's clock offset; v2's `correctClockSkew` option has no v3 counterpart): Jetsons have no
   // battery-backed clock.
-  const s3 = new S3Client({ forcePathStyle: config.s3ForcePathStyle });
+  // Short blips: the SDK's standard retry strategy, EDGEFLEET_UPLOAD_MAX_ATTEMPTS per request. Longer
+  // outages: waited out per job (result-processor.ts). A link that swallows packets must fail as an
+  // outage, not hang: connect within 10 s, no socket silent for more than 60 s.
+  const s3 = new S3Client({
+    forcePathStyle: config.s3ForcePathStyle,
+    maxAttempts: config.uploadMaxAttempts,
+    retryMode: 'standard',
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
+  });
   // The queue URL names the queue; the endpoint comes from the SDK's settings (an emulator's queue URLs
   // carry host names that may not resolve). The queue must be in AWS_REGION.
   const sqs = config.resultsQueueUrl ? new SQSClient({ useQueueUrlAsEndpoint: false }) : undefined;
@@ -85,8 +93,6 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
       client: s3,
       partSizeBytes: partSizeBytes(config),
       partConcurrency: config.uploadPartConcurrency,
-      maxAttempts: config.uploadMaxAttempts,
-      backoff,
       logger: logger.child({ component: 's3-writer' }),
       metrics,
     }),
@@ -102,6 +108,8 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
     notifyDeadlineMs: config.notifyDeadlineMs,
     maxDeliveries: config.maxDeliveries,
     keepJobDirSeconds: config.keepJobDirSeconds,
+    uploadOutageSeconds: config.uploadOutageSeconds,
+    outageBackoff: backoff,
     logger,
     metrics,
   });
@@ -128,6 +136,7 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
     intervalMs: config.sweepIntervalMs,
     deadlineMs: Math.min(config.notifyDeadlineMs, config.sweepIntervalMs),
     keepJobDirSeconds: config.keepJobDirSeconds,
+    keepFailedSeconds: config.keepFailedSeconds,
     logger,
   });
   const closers = (shutdownMs: number): Closer[] => [

@@ -361,19 +361,60 @@ describe('uploading a job with files', () => {
     expect(await objectText(`runs/${jobId}/output/b/c.txt`)).toBe('c');
   });
 
-  it('gives up after the last allowed delivery with FAILED/UPLOAD_FAILED when S3 keeps failing', async () => {
+  it('an S3 outage longer than EDGEFLEET_UPLOAD_OUTAGE_SECONDS: UPLOAD_FAILED, the folder kept EDGEFLEET_KEEP_FAILED_SECONDS, then swept', async () => {
     const proxy = await withProxy();
-    proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'error', status: 503 } });
-    const c = setup({ EDGEFLEET_MAX_DELIVERIES: '2', EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1' });
+    const down = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'error', status: 503 } });
+    const c = setup({
+      EDGEFLEET_UPLOAD_OUTAGE_SECONDS: '1',
+      EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1',
+      EDGEFLEET_KEEP_FAILED_SECONDS: '2',
+      EDGEFLEET_SWEEP_INTERVAL_MS: '100',
+    });
+    const jobId = uniqueId();
+    const jobDir = join(c.dataDir, 'jobs', jobId);
+    writeJobFiles(jobDir, { 'output/a.txt': 'a' });
+    await createRunningJob(redis, c.names, jobId, jobMessage(jobId));
+    const t = Date.now();
+    await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    const rec = await terminal(c, jobId);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(1000);
+    expect(rec).toMatchObject({ state: 'FAILED', reason: 'UPLOAD_FAILED', notifyStatus: 'delivered' });
+    expect(rec.detail).toMatch(/EDGEFLEET_UPLOAD_OUTAGE_SECONDS=1/);
+    expect(rec.waitingSince).toBeUndefined();
+    expect(down.hits).toBeGreaterThan(2);
+    // Retried inside one delivery (the budget), not by redelivering the entry.
+    expect(c.svc.uploader.consumer.stats.retried).toBe(0);
+    expect(await pendingCount(c)).toBe(0);
+    expect(existsSync(jobDir)).toBe(true);
+    await eventually(() => !existsSync(jobDir), { timeoutMs: 8000, what: 'failed job folder swept' });
+    expect(Date.now() - rec.updatedAt).toBeGreaterThanOrEqual(2000);
+    expect(await redis.exists(c.names.uploadedKey(jobId))).toBe(0);
+  });
+
+  it('an S3 outage shorter than the budget: the record shows the wait, then the job SUCCEEDS', async () => {
+    const proxy = await withProxy();
+    const down = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'error', status: 503 } });
+    const c = setup({ EDGEFLEET_UPLOAD_OUTAGE_SECONDS: '60', EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1' });
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a' });
     await createRunningJob(redis, c.names, jobId, jobMessage(jobId));
     await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    const waiting = await eventually(
+      async () => {
+        const r = await readRecord(redis, c.names, jobId);
+        return r?.waitingSince ? r : undefined;
+      },
+      { what: 'the record shows the wait' },
+    );
+    expect(waiting.state).toBe('UPLOADING');
+    expect(waiting.detail).toMatch(/^waiting for S3 since /);
+    await down.waitForHits(4);
+    down.remove();
     const rec = await terminal(c, jobId);
-    expect(rec).toMatchObject({ state: 'FAILED', reason: 'UPLOAD_FAILED', notifyStatus: 'delivered' });
-    expect(c.svc.uploader.consumer.stats.retried).toBe(1);
-    expect(await pendingCount(c)).toBe(0);
+    expect(rec.state).toBe('SUCCEEDED');
+    expect(rec.waitingSince).toBeUndefined();
+    expect(await objectText(`runs/${jobId}/output/a.txt`)).toBe('a');
   });
 });
 
@@ -406,6 +447,51 @@ describe('shutdown', () => {
     expect(rec).toMatchObject({ state: 'SUCCEEDED', notifyStatus: 'delivered' });
     expect(hooksFor(jobId)).toHaveLength(1);
     expect(await pendingCount(c)).toBe(0);
+  });
+});
+
+describe('restart in the middle of an upload', () => {
+  it('files uploaded before the restart (same sha256) are not sent again; a changed one is', async () => {
+    const proxy = await withProxy();
+    const c = setup({ EDGEFLEET_UPLOAD_CONCURRENCY: '1' });
+    const jobId = uniqueId();
+    const jobDir = join(c.dataDir, 'jobs', jobId);
+    writeJobFiles(jobDir, { 'output/a.txt': 'a', 'output/b.txt': 'b', 'output/c.txt': 'c' });
+    const putOf = (name: string) => (r: { method: string; url: string }) =>
+      r.method === 'PUT' && r.url.includes(`/${jobId}/output/${name}`);
+    const held = proxy.addRule({ match: putOf('c.txt'), action: { kind: 'hold' } });
+    await createRunningJob(redis, c.names, jobId, jobMessage(jobId));
+    await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    await held.waitForHits(1);
+    expect(Object.keys(await redis.hgetall(c.names.uploadedKey(jobId))).sort()).toEqual([
+      'output/a.txt',
+      'output/b.txt',
+    ]);
+    await running.pop()!.stop(); // the device restarts mid-upload
+    held.remove();
+    // b.txt changed on disk meanwhile: its recorded sha256 no longer matches, so it is sent again.
+    writeJobFiles(jobDir, { 'output/b.txt': 'b2' });
+    const next = startUploader({
+      EDGEFLEET_REDIS_URL: redisServer.url,
+      EDGEFLEET_REDIS_PREFIX: c.names.prefix,
+      EDGEFLEET_DATA_DIR: c.dataDir,
+      EDGEFLEET_OUTPUT_BUCKETS: BUCKET,
+      EDGEFLEET_RESULTS_QUEUE_URL: c.queueUrl,
+    });
+    running.push(next);
+    const rec = await terminal(c, jobId);
+    expect(rec.state).toBe('SUCCEEDED');
+    expect(proxy.requests.filter(putOf('a.txt'))).toHaveLength(1);
+    expect(proxy.requests.filter(putOf('b.txt'))).toHaveLength(2);
+    expect(await objectText(`runs/${jobId}/output/b.txt`)).toBe('b2');
+    const manifest = ResultManifestV1.parse(JSON.parse(await objectText(`runs/${jobId}/manifest.json`)));
+    expect(manifest.files.map((f) => f.path).sort()).toEqual([
+      'output/a.txt',
+      'output/b.txt',
+      'output/c.txt',
+    ]);
+    expect(manifest.files.find((f) => f.path === 'output/a.txt')?.sha256).toBe(sha('a'));
+    expect(await redis.exists(c.names.uploadedKey(jobId))).toBe(0);
   });
 });
 

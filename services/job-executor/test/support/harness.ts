@@ -33,6 +33,7 @@ import {
   startRedisServer,
 } from '@edgefleet/testkit';
 import type { Logger } from 'pino';
+import { startCancelWatch } from '../../src/adapters/cancel-watch.js';
 import { type CgroupSupport, detectCgroups } from '../../src/adapters/cgroup.js';
 import { startControlSubscriber } from '../../src/adapters/control-subscriber.js';
 import { type JobUser, resolveJobUser } from '../../src/adapters/job-user.js';
@@ -124,6 +125,8 @@ export async function startHarness(o: {
   pip?: Partial<PipSettings>;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
+  /** How often running jobs' cancel flags are re-read, in ms (default 2000, the product's). */
+  cancelCheckMs?: number;
   /** Extra executor dependencies (clock, random source, outage backoff). */
   deps?: Pick<ExecutorDeps, 'random' | 'outageBackoff' | 'now'>;
 }): Promise<Harness> {
@@ -194,6 +197,14 @@ export async function startHarness(o: {
     logger,
   });
   await control.ready;
+  const cancels = startCancelWatch({
+    redis,
+    names,
+    running: () => executor.runningIds(),
+    cancel: (id) => executor.cancel(id),
+    intervalMs: o.cancelCheckMs ?? 2000,
+    logger,
+  });
   consumer.start();
 
   const h: Harness = {
@@ -261,6 +272,7 @@ export async function startHarness(o: {
     async stop() {
       await consumer.stop(5000);
       await control.close();
+      cancels.close();
       redis.disconnect();
       await redisServer.stop();
       if (o.s3Client) s3.destroy();

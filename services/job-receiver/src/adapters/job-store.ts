@@ -145,7 +145,7 @@ export class JobStore {
   /** Waits until this connection's previous writes are durable; throws StoreError when that fails. */
   private async ensureDurable(): Promise<void> {
     const info = await this.durabilityInfo();
-    if (!(await waitDurable(this.s.redis, info.mode)))
+    if (!(await waitDurable(this.s.redis, info.mode, 5000, `${this.s.names.prefix}:durability:probe`)))
       throw new StoreError('NOT_DURABLE', 'WAITAOF did not confirm the write');
   }
 

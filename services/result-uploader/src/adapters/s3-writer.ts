@@ -1,18 +1,17 @@
 // Writes objects to S3: files streamed from disk (multipart above the part size, through lib-storage's
 // Upload, so memory stays near partConcurrency × partSize whatever the file's size), hashed (sha256)
-// in the same pass, and small JSON documents. Every write is retried on throttling, 5xx and network
-// errors with exponential backoff and full jitter, up to maxAttempts; the SDK's own per-request retries
-// (standard mode) sit below this, so a failed part is retried before the whole file is.
+// in the same pass, and small JSON documents. Short blips are the SDK's own retry strategy's business
+// (configured on the client: EDGEFLEET_UPLOAD_MAX_ATTEMPTS per request, so a failed part is retried
+// before the whole file is); longer outages are waited out per job by the processor (wait-out-outage).
 // Failures come back as values with a reason code (core/classify.ts), never as throws.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { type BackoffPolicy, errorFields, sleep } from '@edgefleet/service-kit';
+import { errorFields } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import { classifyS3Error, type UploadFailure } from '../core/classify.js';
-import { retryAfterAttempt } from '../core/retry.js';
 import type { UploaderMetrics } from '../metrics.js';
 
 export interface S3WriterOptions {
@@ -20,14 +19,11 @@ export interface S3WriterOptions {
   partSizeBytes: number;
   /** Parts of one file in flight at once. */
   partConcurrency: number;
-  maxAttempts: number;
-  backoff: BackoffPolicy;
   logger: Logger;
-  metrics?: Pick<UploaderMetrics, 'uploadedBytes' | 'uploadRetries'>;
-  random?: () => number;
+  metrics?: Pick<UploaderMetrics, 'uploadedBytes'>;
 }
 
-export type WriteResult<T> = ({ ok: true } & T) | { ok: false; failure: UploadFailure; attempts: number };
+export type WriteResult<T> = ({ ok: true } & T) | { ok: false; failure: UploadFailure };
 
 export interface FileTarget {
   abs: string;
@@ -78,37 +74,17 @@ export class S3Writer {
     signal: AbortSignal,
     fn: () => Promise<T>,
   ): Promise<WriteResult<T>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { ok: true, ...(await fn()) };
-      } catch (err) {
-        const failure: UploadFailure = signal.aborted
-          ? { code: 'UPLOAD_FAILED', retryable: true, detail: 'interrupted by shutdown' }
-          : classifyS3Error(err);
-        const next = signal.aborted
-          ? ({ retry: false } as const)
-          : retryAfterAttempt(
-              attempt,
-              this.o.maxAttempts,
-              failure.retryable,
-              this.o.backoff,
-              this.o.random ?? Math.random,
-            );
-        this.o.logger.warn(
-          {
-            object: what,
-            attempt,
-            code: failure.code,
-            retryable: failure.retryable,
-            err: errorFields(err),
-            ...(next.retry ? { retryInMs: next.delayMs } : {}),
-          },
-          next.retry ? 'upload failed; retrying' : 'upload failed',
-        );
-        if (!next.retry) return { ok: false, failure, attempts: attempt };
-        this.o.metrics?.uploadRetries.inc();
-        await sleep(next.delayMs, signal);
-      }
+    try {
+      return { ok: true, ...(await fn()) };
+    } catch (err) {
+      const failure: UploadFailure = signal.aborted
+        ? { code: 'UPLOAD_FAILED', retryable: true, detail: 'interrupted' }
+        : classifyS3Error(err);
+      this.o.logger.warn(
+        { object: what, code: failure.code, retryable: failure.retryable, err: errorFields(err) },
+        'upload failed',
+      );
+      return { ok: false, failure };
     }
   }
 
