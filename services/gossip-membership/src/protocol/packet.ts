@@ -56,8 +56,9 @@ export interface PacketError {
 export interface PacketDecodeOptions {
   /** Configured label ('' or absent = none). */
   label?: string | Uint8Array;
+  /** memberlist SkipInboundLabelCheck (label.ts). */
   skipInboundLabelCheck?: boolean;
-  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  /** label.ts's lenient rule (edgefleet --label-migration). */
   lenientLabelCheck?: boolean;
   /** Encryption (another module implements AES-GCM); absent = plaintext cluster. */
   cipher?: Cipher;

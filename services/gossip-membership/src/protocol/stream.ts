@@ -92,8 +92,9 @@ export interface StreamParseOptions {
   /** Look for a label header at the start (inbound requests). Default true. */
   labelled?: boolean;
   label?: string | Uint8Array;
+  /** memberlist SkipInboundLabelCheck (label.ts). */
   skipInboundLabelCheck?: boolean;
-  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  /** label.ts's lenient rule (edgefleet --label-migration). */
   lenientLabelCheck?: boolean;
   cipher?: Cipher;
   /** Accept unencrypted frames although a cipher is configured (GossipVerifyIncoming = false). */
