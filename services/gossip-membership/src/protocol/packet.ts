@@ -1,5 +1,5 @@
 // The whole UDP path as two pure functions (memberlist net.go ingestPacket / handleCommand and
-// sendMsg / rawSendMsgPacket; transport.go labelWrappedTransport; shared docs §6).
+// sendMsg / rawSendMsgPacket; transport.go labelWrappedTransport; docs/wire.md §6).
 //
 // RECEIVE (decodePacket), outermost first:
 //   1. label      [244][len][label] stripped and checked against the configured label (label.ts);

@@ -1,5 +1,5 @@
 // TCP stream frames (memberlist net.go handleConn / readStream / rawSendMsgStream /
-// sendLocalState / sendUserMsg / sendPingAndWaitForAck / encryptLocalState; shared docs §7).
+// sendLocalState / sendUserMsg / sendPingAndWaitForAck / encryptLocalState; docs/wire.md §7).
 //
 // A stream carries one request frame and at most one reply frame, with NO overall length (unless
 // encrypted) and no half-close: the reader must recognise the end of a frame from its content.
