@@ -143,10 +143,17 @@ export const ConfigSchema = z.object({
     .refine((v) => !/\p{Cc}/u.test(v), { message: 'must not contain control characters' })
     .optional(),
   /**
-   * Accept inbound gossip without a label, and with no --label any label (flag
-   * --skip-inbound-label-check): only while a running cluster moves on or off a label.
+   * memberlist SkipInboundLabelCheck (flag --skip-inbound-label-check): inbound gossip is expected
+   * WITHOUT a label header (something in front of this node, e.g. a proxy, checked and removed it)
+   * and is authenticated with our --label; inbound gossip that still carries a header is dropped.
+   * What we send is labelled as usual.
    */
   gossipSkipInboundLabelCheck: env.bool().default(false),
+  /**
+   * Accept inbound gossip without a label, and with no --label any label (flag --label-migration):
+   * only while a running cluster moves on or off a label. memberlist has no such mode.
+   */
+  gossipLabelMigration: env.bool().default(false),
   /**
    * How long a node that died or left stays listed after the member table reaped it (departed
    * record, src/departed/). Go duration text ("24h", "90s", "1h30m"); "0" = only what the member
@@ -192,6 +199,7 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   'keyring-file': 'keyringFile',
   label: 'gossipLabel',
   'skip-inbound-label-check': 'gossipSkipInboundLabelCheck',
+  'label-migration': 'gossipLabelMigration',
 };
 
 export const FLAGS: FlagSpec[] = [
@@ -288,9 +296,16 @@ export const FLAGS: FlagSpec[] = [
   {
     name: 'skip-inbound-label-check',
     bool: true,
-    help: 'also accept gossip without a label (and, without --label, any label) while migrating',
+    help: "memberlist's SkipInboundLabelCheck: inbound gossip comes without a label header (removed in front of us) and counts as --label; a labelled one is dropped",
     default: 'false',
     env: envName('gossipSkipInboundLabelCheck'),
+  },
+  {
+    name: 'label-migration',
+    bool: true,
+    help: 'also accept gossip without a label (and, without --label, any label) while moving a cluster on or off a label',
+    default: 'false',
+    env: envName('gossipLabelMigration'),
   },
 ];
 

@@ -167,6 +167,7 @@ async function start(config: Config): Promise<void> {
       verifyOutgoing: config.gossipVerifyOutgoing,
       ...(config.gossipLabel ? { label: config.gossipLabel } : {}),
       skipInboundLabelCheck: config.gossipSkipInboundLabelCheck,
+      labelMigration: config.gossipLabelMigration,
     }),
     leaveTimeoutMs: config.leaveTimeoutMs,
     logger,

@@ -1,5 +1,5 @@
 // The transmit-limited queue, with memberlist queue_test.go's cases and the ordering rules of
-// shared notes §14. Messages are strings measured by their length.
+// docs/wire.md §14. Messages are strings measured by their length.
 import { describe, expect, it } from 'vitest';
 import { BroadcastQueue } from '../src/protocol/broadcast-queue.js';
 

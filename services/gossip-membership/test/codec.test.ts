@@ -1,4 +1,4 @@
-// The codec against the Go vectors of shared docs §5 (exact go-msgpack 0.5.x output): encode must
+// The codec against the Go vectors of docs/wire.md §5 (exact go-msgpack 0.5.x output): encode must
 // produce these bytes, decode must give back these values.
 import { describe, expect, it } from 'vitest';
 import {
@@ -103,13 +103,13 @@ const VECTORS: Array<[string, WireMessage, string]> = [
   ],
   ['user', { type: 'user', body: hex('68656c6c6f') }, '68656c6c6f'],
   [
-    'compress (the LZW ack of §8)',
+    'compress (the LZW ack, docs/wire.md §8)',
     { type: 'compress', body: { algo: 0, buf: hex('0005083a05254c1e366fc29001566a4a99384ede1c0808') } },
     '82 a4416c676f 00 a3427566 b7 0005083a05254c1e366fc29001566a4a99384ede1c0808',
   ],
 ];
 
-describe('codec: Go vectors (shared docs §5)', () => {
+describe('codec: Go vectors (docs/wire.md §5)', () => {
   for (const [name, msg, body] of VECTORS) {
     it(`${name}: encodes byte-exact and decodes back`, () => {
       const typeByte = {
@@ -207,7 +207,7 @@ describe('codec: Go vectors (shared docs §5)', () => {
     );
   });
 
-  it('decodes the TS-encoded alive of §4.4 (str8 name, bin fields)', () => {
+  it('decodes the TS-encoded alive (docs/wire.md §4.4) (str8 name, bin fields)', () => {
     const name = 'ts-node-0123456789abcdef0123456789abcd'; // 38 bytes → d9 26
     const wire = hex(
       `04 86 ab496e6361726e6174696f6e 01 a44e6f6465 d926 ${Buffer.from(name).toString('hex')}

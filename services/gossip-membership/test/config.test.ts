@@ -179,6 +179,11 @@ describe('gossip label', () => {
     const env = { EDGEFLEET_GOSSIP_LABEL: 'from-env', EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK: 'true' };
     expect(loadConfig(env, [])).toMatchObject({ gossipLabel: 'from-env', gossipSkipInboundLabelCheck: true });
     expect(loadConfig(env, ['--label=flag']).gossipLabel).toBe('flag');
+    expect(loadConfig({}, ['--label-migration'])).toMatchObject({
+      gossipLabelMigration: true,
+      gossipSkipInboundLabelCheck: false,
+    });
+    expect(loadConfig({ EDGEFLEET_GOSSIP_LABEL_MIGRATION: 'true' }, []).gossipLabelMigration).toBe(true);
     // 255 bytes is the most; UTF-8 counts bytes, not characters.
     expect(loadConfig({}, [`--label=${'x'.repeat(255)}`]).gossipLabel).toHaveLength(255);
     expect(loadConfig({}, [`--label=${'é'.repeat(127)}`]).gossipLabel).toHaveLength(127);

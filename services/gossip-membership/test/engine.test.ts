@@ -157,7 +157,7 @@ describe('engine', () => {
     expect(run()).toBe(run());
   });
 
-  it('estimateSize matches the TS encoding of the §4.4 alive vector (0x86 … with bin fields)', () => {
+  it('estimateSize matches the TS encoding of the alive vector (docs/wire.md §4.4) (0x86 … with bin fields)', () => {
     // 86 | a4 "Addr" c4 04 … | ab "Incarnation" 01 | a4 "Meta" c4 00 | a4 "Node" d9 26 … | a4 "Port" cd 1f0a | a3 "Vsn" c4 06 …
     const node = 'ts-node-'.padEnd(38, 'x');
     const m: Message = {

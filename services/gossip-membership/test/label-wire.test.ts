@@ -1,5 +1,5 @@
 // Labels through the driver's codec (runtime/wire-memberlist.ts): what a labelled node sends, what it
-// accepts (memberlist's rule, and the lenient rule of --skip-inbound-label-check), the label as the
+// accepts (memberlist's rule, its SkipInboundLabelCheck, and the lenient rule of --label-migration), the label as the
 // encryption's additional data, and the per-stream reply label.
 import { describe, expect, it } from 'vitest';
 import { profileConfig } from '../src/protocol/config.js';
@@ -46,11 +46,49 @@ describe('labels in the memberlist codec', () => {
     ['labelled sender at an unlabelled node', 'fleet', '', true],
     ['same label', 'fleet', 'fleet', true],
     ['different labels still never match', 'fleet', 'other', false],
-  ])('with skipInboundLabelCheck, %s: accepted=%s, encrypted too', (_what, sender, receiver, accepted) => {
+  ])('with labelMigration, %s: accepted=%s, encrypted too', (_what, sender, receiver, accepted) => {
     const keyring = ring();
     const bytes = one(codec({ label: sender, keyring }).encodePacket([ack], false));
-    const r = codec({ label: receiver, keyring, skipInboundLabelCheck: true }).decodePacket(bytes);
+    const r = codec({ label: receiver, keyring, labelMigration: true }).decodePacket(bytes);
     expect(r.ok).toBe(accepted);
+  });
+
+  // memberlist net.go ingestPacket / handleConn with SkipInboundLabelCheck: a header that is still
+  // there is a "double label" and dropped; no header = our label, also as the encryption's data.
+  it.each<[string, string, boolean, string, boolean, string | undefined]>([
+    ['labelled packet (same label) is a double label', 'fleet', false, 'fleet', false, 'label'],
+    ['labelled packet at an unlabelled node', 'fleet', false, '', false, 'label'],
+    ['header removed in front of us, sealed with our label', 'fleet', true, 'fleet', true, undefined],
+    ['unlabelled, sealed without a label, at a labelled node', '', false, 'fleet', false, 'decrypt'],
+    ['unlabelled at an unlabelled node', '', false, '', true, undefined],
+  ])(
+    'with skipInboundLabelCheck (memberlist), %s',
+    (_what, sender, stripHeader, receiver, accepted, reason) => {
+      const keyring = ring();
+      let bytes = one(codec({ label: sender, keyring }).encodePacket([ack], false));
+      if (stripHeader) bytes = bytes.subarray(2 + Buffer.byteLength(sender));
+      const r = codec({ label: receiver, keyring, skipInboundLabelCheck: true }).decodePacket(bytes);
+      expect(r.ok).toBe(accepted);
+      if (!r.ok) expect(r.reason).toBe(reason);
+    },
+  );
+
+  it('with skipInboundLabelCheck a plaintext unlabelled packet is accepted by a labelled node, and we still send labelled', () => {
+    const c = codec({ label: 'fleet', skipInboundLabelCheck: true });
+    expect(c.decodePacket(one(codec().encodePacket([ack], false))).ok).toBe(true);
+    expect(c.decodePacket(one(codec({ label: 'fleet' }).encodePacket([ack], false)))).toMatchObject({
+      ok: false,
+      reason: 'label',
+    });
+    expect(one(c.encodePacket([ack], false))[0]).toBe(244);
+  });
+
+  it('with skipInboundLabelCheck an inbound stream that starts with a label header is refused', () => {
+    const c = codec({ label: 'fleet', skipInboundLabelCheck: true });
+    const labelled = codec({ label: 'fleet' }).encodeStream({ type: 'ping', value: { seqNo: 1, node: 'x' } });
+    expect(c.parseStream(labelled)).toMatchObject({ kind: 'error' });
+    const bare = codec().encodeStream({ type: 'ping', value: { seqNo: 1, node: 'x' } });
+    expect(c.parseStream(bare)).toMatchObject({ kind: 'frame', value: { type: 'ping' } });
   });
 
   it('the label is the encryption additional data: a rewritten label fails even with the right key', () => {
@@ -70,7 +108,7 @@ describe('labels in the memberlist codec', () => {
     for (const responder of [
       codec({ label: 'fleet', keyring }),
       // lenient and unlabelled: the reply must still be sealed with the dialler's label
-      codec({ keyring, skipInboundLabelCheck: true }),
+      codec({ keyring, labelMigration: true }),
     ]) {
       const inbound = responder.inboundStream?.();
       if (!inbound) throw new Error('inboundStream missing');

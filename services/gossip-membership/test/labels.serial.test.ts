@@ -3,7 +3,7 @@
 //   and never change anyone's view, their attempts (streams) and packets are counted as label drops;
 //   with encryption the label is the additional data (a datagram whose header was rewritten to the
 //   right label fails to decrypt with the right key; the properly sealed one is answered);
-//   with --skip-inbound-label-check an unlabelled and a labelled node (the middle of a migration)
+//   with --label-migration an unlabelled and a labelled node (the middle of a migration)
 //   form one encrypted cluster; a labelled node and a Go memberlist 0.2.2 peer (no labels) do not
 //   join, in either direction, and both keep running.
 
@@ -203,12 +203,12 @@ describe('gossip labels on real sockets', { timeout: 90_000 }, () => {
     await wrong.kill();
   });
 
-  it('migration: with --skip-inbound-label-check an unlabelled and a labelled node form one cluster, encrypted', async () => {
-    const m1 = await node('lbl-m1', IP.b, ['--skip-inbound-label-check', `--key=${KEY}`]);
+  it('migration: with --label-migration an unlabelled and a labelled node form one cluster, encrypted', async () => {
+    const m1 = await node('lbl-m1', IP.b, ['--label-migration', `--key=${KEY}`]);
     const m2 = await node(
       'lbl-m2',
       IP.none,
-      ['--label=fleet-m', '--skip-inbound-label-check', `--key=${KEY}`],
+      ['--label=fleet-m', '--label-migration', `--key=${KEY}`],
       [`${IP.b}:${m1.bindPort}`],
     );
     const both = ['lbl-m1', 'lbl-m2'];

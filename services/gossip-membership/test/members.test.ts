@@ -1,7 +1,7 @@
 // Incarnation/state precedence of the member table (memberlist state.go aliveNode / suspectNode /
-// deadNode / refute / mergeState / verifyProtocol / resetNodes; shared notes §10–§11).
+// deadNode / refute / mergeState / verifyProtocol / resetNodes; docs/wire.md §10–§11).
 // The exhaustive table compares every (state, incarnation, message) combination with an oracle
-// written from the notes' rules.
+// written from docs/wire.md's rules.
 import { describe, expect, it } from 'vitest';
 import { lanConfig, type ProtocolConfig } from '../src/protocol/config.js';
 import { type MemberEvent, MemberTable } from '../src/protocol/members.js';
@@ -58,7 +58,7 @@ const STATES: NodeStateName[] = ['alive', 'suspect', 'dead', 'left'];
 const KINDS: Kind[] = ['alive', 'suspect', 'dead', 'leave'];
 const KNOWN = 5;
 
-/** The rules of shared notes §11 for a node other than us, same address. */
+/** The rules of docs/wire.md §11 for a node other than us, same address. */
 function oracle(state: NodeStateName, known: number, kind: Kind, inc: number): [NodeStateName, number] {
   switch (kind) {
     case 'alive':
@@ -193,12 +193,13 @@ describe('alive details', () => {
     expect(s.events.at(-1)?.kind).toBe('conflict');
   });
 
-  it('the same IPv4 address in 16-byte mapped form is not a conflict', () => {
+  it('the same IPv4 address in 16-byte mapped form is a conflict, as Go compares the bytes (bytes.Equal)', () => {
     const s = setup();
     s.table.aliveNode(alive('peer', 1), 0);
     const mapped = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2);
     s.table.aliveNode(alive('peer', 2, { addr: mapped }), 0);
-    expect(s.table.get('peer')?.incarnation).toBe(2);
+    expect(s.table.get('peer')?.incarnation).toBe(1);
+    expect(s.events.at(-1)?.kind).toBe('conflict');
   });
 
   it('a Left node may come back at a new address at once, even at a lower incarnation', () => {

@@ -1,5 +1,5 @@
 // The probe loop and Lifeguard adjustments (memberlist state.go probeNode, net.go
-// handlePing / handleIndirectPing; shared notes §12), driven by hand through the engine.
+// handlePing / handleIndirectPing; docs/wire.md §12), driven by hand through the engine.
 import { describe, expect, it } from 'vitest';
 import { lanConfig } from '../src/protocol/config.js';
 import type { Engine, OutPacket, Ready } from '../src/protocol/engine.js';

@@ -1,5 +1,5 @@
 // Formulas and presets against memberlist's own test numbers (util_test.go, suspicion_test.go)
-// and the tables of the shared protocol notes (§13–§15, §17).
+// and the tables of docs/wire.md (§13–§15, §17).
 import { describe, expect, it } from 'vitest';
 import { Awareness } from '../src/protocol/awareness.js';
 import {
@@ -32,7 +32,7 @@ describe('suspicionTimeout', () => {
     expect(suspicionTimeout(3, n, 1000) / 3).toBe(expected);
   });
 
-  // Shared notes §13: min / max per preset.
+  // docs/wire.md §13: min / max per preset.
   it.each([
     ['lan', 1, 4000, 24000],
     ['lan', 10, 4000, 24000],
@@ -154,7 +154,7 @@ describe('awareness', () => {
   });
 });
 
-describe('presets (shared notes §17)', () => {
+describe('presets (docs/wire.md §17)', () => {
   const row = (c: ReturnType<typeof lanConfig>) => [
     c.protocolVersion,
     c.tcpTimeoutMs,

@@ -1,5 +1,5 @@
 // Join, push/pull merge and the periodic anti-entropy schedule (memberlist Join, pushPull,
-// mergeRemoteState; shared notes §15–§16).
+// mergeRemoteState; docs/wire.md §15–§16).
 import { describe, expect, it } from 'vitest';
 import { lanConfig } from '../src/protocol/config.js';
 import type { StreamRequest } from '../src/protocol/engine.js';

@@ -2,7 +2,7 @@
 // fields carry it) and a port. memberlist identifies a peer by the (Addr, Port) it advertises; the
 // UDP or TCP source of a packet is only used to answer a ping that carries no Source fields.
 // IPv4 may arrive as 4 bytes or as 16-byte IPv4-mapped (::ffff:a.b.c.d, what Go's ParseIP gives);
-// comparisons normalise first (shared docs §2 and gotcha 8).
+// display and socket keys normalise; the member table compares raw bytes as Go does (docs/wire.md §2).
 
 export interface Address {
   /** 4-byte IPv4 or 16-byte IPv6 / IPv4-mapped address. */

@@ -1,4 +1,4 @@
-// Lifeguard local health awareness (memberlist `awareness.go`, shared docs §12).
+// Lifeguard local health awareness (memberlist `awareness.go`, docs/wire.md §12).
 //
 // A node that keeps missing acks may be the slow one (CPU starved, lossy link). Lifeguard lets it
 // notice that and probe less aggressively instead of accusing healthy peers. The score runs from

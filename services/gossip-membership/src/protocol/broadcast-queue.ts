@@ -1,4 +1,4 @@
-// Transmit-limited broadcast queue (memberlist `queue.go` TransmitLimitedQueue; shared docs §14).
+// Transmit-limited broadcast queue (memberlist `queue.go` TransmitLimitedQueue; docs/wire.md §14).
 //
 // Every membership change (alive/suspect/dead) is queued here and piggybacked on pings, acks,
 // indirect pings, nacks and gossip packets until it has been sent retransmitLimit(mult, n) times.

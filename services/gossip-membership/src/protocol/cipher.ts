@@ -1,4 +1,4 @@
-// The encryption hook the packet and stream codecs call (memberlist security.go; shared docs §7.2,
+// The encryption hook the packet and stream codecs call (memberlist security.go; docs/wire.md §7.2,
 // §9). The codec only frames: it passes the additional data and takes the sealed bytes
 // `[vsn][12-byte nonce][ciphertext || 16-byte tag]`; AES-GCM, the keyring (try every key on open)
 // and version 0/1 padding live in the implementation.

@@ -1,5 +1,5 @@
 // memberlist messages ↔ bytes: `[type byte] + msgpack(struct)` (memberlist util.go encode/decode;
-// field tables and Go vectors in shared docs §5). Encoding is byte-identical to a Go 0.2.2 node
+// field tables and Go vectors in docs/wire.md §5). Encoding is byte-identical to a Go 0.2.2 node
 // (go-msgpack 0.5.x): keys sorted in byte order, bytes and strings as raw str, omitempty Source*
 // fields left out (msgpack.ts). Decoding accepts any key order, unknown keys and Go's alternative
 // forms, and returns values — never throws.

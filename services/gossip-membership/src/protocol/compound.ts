@@ -1,5 +1,5 @@
 // memberlist compound messages (type 7; util.go makeCompoundMessage(s) / decodeCompoundMessage;
-// shared docs §6.4):
+// docs/wire.md §6.4):
 //
 //   [7][count: u8][count × u16 big-endian part lengths][parts concatenated]
 //

@@ -1,5 +1,5 @@
 // Timing and sizing presets of the membership protocol: memberlist's DefaultLANConfig,
-// DefaultWANConfig and DefaultLocalConfig (`config.go`, shared docs §17), with every duration in
+// DefaultWANConfig and DefaultLocalConfig (`config.go`, docs/wire.md §17), with every duration in
 // MILLISECONDS. The values are identical in memberlist 0.2.2 and the newest releases.
 //
 // Only the fields the pure engine uses live here; socket-level settings (bind address, keyring,
@@ -10,7 +10,7 @@
 /** Lowest / highest protocol version this implementation understands (memberlist 0.2.2: 1 / 5). */
 export const PROTOCOL_VERSION_MIN = 1;
 export const PROTOCOL_VERSION_MAX = 5;
-/** The version we speak: memberlist's ProtocolVersion2Compatible (ports are honoured, §10). */
+/** The version we speak: memberlist's ProtocolVersion2Compatible (ports are honoured, docs/wire.md §10). */
 export const PROTOCOL_VERSION_DEFAULT = 2;
 /** Largest node meta memberlist accepts from its own delegate (MetaMaxSize), bytes. */
 export const META_MAX_SIZE = 512;
@@ -87,7 +87,7 @@ export interface ProtocolConfig {
 /** Serf's default ReconnectTimeout, 24 h in ms: how long a dead node is retried. */
 export const RECONNECT_TIMEOUT_MS = 24 * 60 * 60 * 1_000;
 
-/** memberlist DefaultLANConfig (§17): the edgefleet default profile `lan`. */
+/** memberlist DefaultLANConfig (docs/wire.md §17): the edgefleet default profile `lan`. */
 export function lanConfig(): ProtocolConfig {
   return {
     protocolVersion: PROTOCOL_VERSION_DEFAULT,

@@ -7,7 +7,7 @@
 // only at the top of a packet, only when the packet has ≥ 5 bytes and starts with 12; a mismatch
 // drops the packet. A 12 shorter than 5 bytes falls through to the dispatcher, which rejects
 // type 12 ("not supported") — reported here as TRUNCATED. The CRC is over the bytes after the
-// 5-byte header. Example: 0c a8cb2def 0282a75061796c6f6164c0a55365714e6f07 (shared docs §6.4).
+// 5-byte header. Example: 0c a8cb2def 0282a75061796c6f6164c0a55365714e6f07 (docs/wire.md §6.4).
 
 const TABLE = (() => {
   const t = new Uint32Array(256);

@@ -1,4 +1,4 @@
-// Parsing of gossip encryption keys from operator input (shared docs §9; architecture: "Keys").
+// Parsing of gossip encryption keys from operator input (docs/wire.md §9; docs/architecture.md "Keys").
 // Three forms, all producing raw AES keys of 16, 24 or 32 bytes (AES-128/192/256):
 //
 //   --key <base64>         Serf/Consul convention (`consul keygen`): standard base64 (RFC 4648 §4,

@@ -1,4 +1,4 @@
-// The gossip keyring (memberlist `keyring.go`; shared docs §9): an ordered set of AES keys of 16,
+// The gossip keyring (memberlist `keyring.go`; docs/wire.md §9): an ordered set of AES keys of 16,
 // 24 or 32 bytes. Index 0 is the PRIMARY key: it encrypts everything we send and is tried first
 // on receive; every other key only decrypts. Encryption is enabled iff the ring holds a key
 // (memberlist Config.EncryptionEnabled).

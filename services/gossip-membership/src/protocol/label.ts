@@ -11,7 +11,8 @@
 // must equal the configured label, else the packet/stream is dropped. With
 // SkipInboundLabelCheck an unlabelled input is taken as carrying the configured label and a
 // present header is refused.
-// Lenient rule (edgefleet's --skip-inbound-label-check, for moving a RUNNING cluster on or off a
+// (memberlist net.go ingestPacket / handleConn; edgefleet's --skip-inbound-label-check.)
+// Lenient rule (edgefleet's --label-migration, for moving a RUNNING cluster on or off a
 // label): an empty label on either side matches any, i.e. an unlabelled input is accepted by a
 // labelled node and a labelled input by an unlabelled node; two different non-empty labels never
 // match. The label to authenticate with is then the one found on the wire (what the sender sealed

@@ -1,6 +1,6 @@
 // LZW exactly as Go's `compress/lzw` with LSB bit order and litWidth 8 (the GIF variant), the
 // algorithm behind memberlist's compress{Algo:0} (util.go compressPayload / decompressBuffer;
-// shared docs §8). A default Go node compresses every TCP frame and any UDP packet it shrinks, so
+// docs/wire.md §8). A default Go node compresses every TCP frame and any UDP packet it shrinks, so
 // decompression is required; compression is byte-identical to Go 1.19's writer.
 //
 // Codes: 0–255 literals, 256 = CLEAR, 257 = EOF, table entries from 258 up to 4095.

@@ -1,5 +1,5 @@
 // The member table and memberlist's incarnation/state precedence rules (`state.go` aliveNode,
-// suspectNode, deadNode, refute, mergeState, verifyProtocol, resetNodes; shared docs §10–§11).
+// suspectNode, deadNode, refute, mergeState, verifyProtocol, resetNodes; docs/wire.md §10–§11).
 //
 // States: alive → suspect → dead, and left (a voluntary leave: a dead message with Node == From).
 // Incarnation is a per-node u32 that only the node itself raises, to refute accusations.
@@ -26,7 +26,7 @@
 // Side effects (queueing broadcasts, emitting events, the refute health penalty) go through the
 // `MemberTableHooks` given at construction; time is passed in; randomness comes from the Rng.
 
-import { ipString, sameIp } from './address.js';
+import { ipString } from './address.js';
 import type { ProtocolConfig } from './config.js';
 import { suspicionConfirmations, suspicionTimeout } from './math.js';
 import type { Alive, Dead, Message, NodeStateName, PushNodeState, Suspect } from './messages.js';
@@ -202,7 +202,9 @@ export class MemberTable {
       const displaced = this.nodes[offset] as NodeRecord;
       this.nodes[offset] = state;
       this.nodes[n] = displaced;
-    } else if (!sameIp(state.addr, a.addr) || state.port !== a.port) {
+    } else if (!bytesEqual(state.addr, a.addr) || state.port !== a.port) {
+      // memberlist state.go aliveNode compares the raw Addr bytes (bytes.Equal): the same IPv4
+      // address as 4 bytes and as 16-byte IPv4-mapped is a conflict there, so it is here too.
       const reclaim =
         this.#config.deadNodeReclaimTimeMs > 0 &&
         now - state.stateChange > this.#config.deadNodeReclaimTimeMs;

@@ -1,6 +1,6 @@
 // Encoded size of a UDP-level message, in bytes, for budgeting piggybacked gossip without the codec.
 //
-// It follows the encoding the TS codec uses (shared docs §4.4): type byte + a msgpack map with the
+// It follows the encoding the TS codec uses (docs/wire.md §4.4): type byte + a msgpack map with the
 // Go PascalCase keys as fixstr; strings as fixstr/str8/str16; bytes as bin8/bin16 (nil = 1 byte);
 // unsigned integers in their smallest form; omitempty fields left out. The driver may inject the
 // codec's exact size instead (EngineOptions.sizeOf); this estimate is exact for that encoding.

@@ -1,5 +1,5 @@
 // The memberlist messages as TypeScript values (memberlist `net.go` structs; field table in
-// shared docs §5). Field names are camelCase here; the codec maps them to Go's PascalCase keys
+// docs/wire.md §5). Field names are camelCase here; the codec maps them to Go's PascalCase keys
 // (`seqNo` ↔ `SeqNo`) and back. Byte fields (addresses, meta, vsn, payloads) are Uint8Array; a Go nil
 // slice is `null`. Integers are JS numbers (all fit in 32 bits).
 
@@ -76,7 +76,7 @@ export interface Alive {
   addr: Uint8Array;
   port: number;
   meta: Uint8Array | null;
-  /** [pMin, pMax, pCur, dMin, dMax, dCur] (shared docs §10). */
+  /** [pMin, pMax, pCur, dMin, dMax, dCur] (docs/wire.md §10). */
   vsn: Uint8Array;
 }
 

@@ -1,5 +1,5 @@
 // msgpack as memberlist's Go side speaks it (hashicorp/go-msgpack 0.5.x `MsgpackHandle{}` with all
-// defaults; shared docs §4). Hand-written: the encoder must be byte-identical to Go, which no
+// defaults; docs/wire.md §4). Hand-written: the encoder must be byte-identical to Go, which no
 // general-purpose library is, and the decoder must accept everything Go accepts.
 //
 // ENCODER (MsgpackWriter) writes exactly what go-msgpack writes for memberlist structs:
@@ -30,7 +30,7 @@
 //
 // measure(buf, offset) walks ONE complete msgpack object without building it and says how many
 // bytes it takes, or that the buffer is incomplete: the TCP reader uses it to know when a header /
-// node state has fully arrived (memberlist streams carry no overall length, shared docs §7.1).
+// node state has fully arrived (memberlist streams carry no overall length, docs/wire.md §7.1).
 
 /** Nesting limit for skipped/measured values (memberlist structs are flat; 32 is generous). */
 export const MAX_DEPTH = 32;

@@ -1,5 +1,5 @@
 // The whole UDP path as two pure functions (memberlist net.go ingestPacket / handleCommand and
-// sendMsg / rawSendMsgPacket; transport.go labelWrappedTransport; shared docs §6).
+// sendMsg / rawSendMsgPacket; transport.go labelWrappedTransport; docs/wire.md §6).
 //
 // RECEIVE (decodePacket), outermost first:
 //   1. label      [244][len][label] stripped and checked against the configured label (label.ts);
@@ -56,8 +56,9 @@ export interface PacketError {
 export interface PacketDecodeOptions {
   /** Configured label ('' or absent = none). */
   label?: string | Uint8Array;
+  /** memberlist SkipInboundLabelCheck (label.ts). */
   skipInboundLabelCheck?: boolean;
-  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  /** label.ts's lenient rule (edgefleet --label-migration). */
   lenientLabelCheck?: boolean;
   /** Encryption (another module implements AES-GCM); absent = plaintext cluster. */
   cipher?: Cipher;

@@ -1,5 +1,5 @@
 // Failure detection: the SWIM probe loop with Lifeguard adjustments (memberlist `state.go` probe /
-// probeNode, `net.go` handleIndirectPing / handleAck / handleNack; shared docs §12).
+// probeNode, `net.go` handleIndirectPing / handleAck / handleNack; docs/wire.md §12).
 //
 // Every probeInterval (on a fixed grid after a random initial stagger) one node is probed,
 // round-robin through the shuffled node list, skipping self and Dead/Left nodes; when the index

@@ -1,5 +1,5 @@
 // Push/pull anti-entropy and the join flow (memberlist `state.go` pushPull / pushPullNode /
-// mergeRemoteState, `net.go` sendLocalState / handleConn, `memberlist.go` Join; shared docs §15–§16).
+// mergeRemoteState, `net.go` sendLocalState / handleConn, `memberlist.go` Join; docs/wire.md §15–§16).
 //
 // A push/pull is one TCP exchange: the initiator sends its FULL state (every node in its list, any
 // state, self included, plus the user state), the responder answers with its own state taken

@@ -1,5 +1,5 @@
 // AES-GCM encryption compatible with memberlist (`security.go`, `net.go` ingestPacket /
-// rawSendMsgPacket / encryptLocalState / decryptRemoteState; shared docs §6.1, §7.2, §9).
+// rawSendMsgPacket / encryptLocalState / decryptRemoteState; docs/wire.md §6.1, §7.2, §9).
 //
 // Sealed payload:  [vsn u8][nonce 12][GCM ciphertext || tag 16]
 //   vsn 0: the plaintext is PKCS7-padded to a multiple of 16 first (1..16 bytes of value n; a full

@@ -1,5 +1,5 @@
 // TCP stream frames (memberlist net.go handleConn / readStream / rawSendMsgStream /
-// sendLocalState / sendUserMsg / sendPingAndWaitForAck / encryptLocalState; shared docs §7).
+// sendLocalState / sendUserMsg / sendPingAndWaitForAck / encryptLocalState; docs/wire.md §7).
 //
 // A stream carries one request frame and at most one reply frame, with NO overall length (unless
 // encrypted) and no half-close: the reader must recognise the end of a frame from its content.
@@ -92,8 +92,9 @@ export interface StreamParseOptions {
   /** Look for a label header at the start (inbound requests). Default true. */
   labelled?: boolean;
   label?: string | Uint8Array;
+  /** memberlist SkipInboundLabelCheck (label.ts). */
   skipInboundLabelCheck?: boolean;
-  /** label.ts's lenient rule (edgefleet --skip-inbound-label-check). */
+  /** label.ts's lenient rule (edgefleet --label-migration). */
   lenientLabelCheck?: boolean;
   cipher?: Cipher;
   /** Accept unencrypted frames although a cipher is configured (GossipVerifyIncoming = false). */

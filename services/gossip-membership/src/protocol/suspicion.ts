@@ -1,4 +1,4 @@
-// Confirmation-accelerated suspicion timer (memberlist `suspicion.go`, Lifeguard; shared docs §13).
+// Confirmation-accelerated suspicion timer (memberlist `suspicion.go`, Lifeguard; docs/wire.md §13).
 //
 // When a node is first suspected the timer is set to `max` (or to `min` when no confirmations can
 // be expected, k < 1). Every NEW independent accuser (a suspect message whose From has not been

@@ -3,8 +3,8 @@
 // `reason` label of gossip_dropped_packets_total. Unlabelled by default, like memberlist 0.2.2
 // (which has no labels); with a label (memberlist ≥ 0.3 Config.Label) every packet and every stream
 // we dial carries the header, the label is the encryption's additional data, and inbound traffic
-// with another label or none is dropped (reason `label`; protocol/label.ts, and its lenient rule
-// with skipInboundLabelCheck). Compression as EnableCompression says (UDP only when shorter, TCP always — Go's
+// with another label or none is dropped (reason `label`; protocol/label.ts: memberlist's
+// SkipInboundLabelCheck, and edgefleet's lenient migration rule with labelMigration). Compression as EnableCompression says (UDP only when shorter, TCP always — Go's
 // rules); encryption when the keyring holds a key (protocol/security.ts codecSecurity: seal with
 // the primary, open with any key; GossipVerifyIncoming/Outgoing for a plaintext→encrypted rollout).
 import type { DropReason } from '../metrics.js';
@@ -51,10 +51,16 @@ export interface MemberlistCodecOptions {
   /** memberlist Config.Label (≤ 255 bytes; '' or absent = none). */
   label?: string;
   /**
-   * edgefleet --skip-inbound-label-check: label.ts's lenient rule (an empty label on either side
-   * matches any), for moving a running cluster on or off a label.
+   * memberlist Config.SkipInboundLabelCheck (--skip-inbound-label-check): inbound traffic is taken
+   * to carry no label header (a layer below removed it) and is authenticated with our label; a
+   * packet or stream that still starts with a label header is dropped.
    */
   skipInboundLabelCheck?: boolean;
+  /**
+   * edgefleet --label-migration: label.ts's lenient rule (an empty label on either side matches
+   * any), for moving a running cluster on or off a label. Takes precedence over skipInboundLabelCheck.
+   */
+  labelMigration?: boolean;
 }
 
 export function createMemberlistCodec(
@@ -71,13 +77,20 @@ export function createMemberlistCodec(
       })
     : { decode: { allowPlaintext: true }, encode: {}, packetOverhead: 0 };
   const label = labelBytes(options.label ?? '');
-  const lenient = options.skipInboundLabelCheck ?? false;
-  const policy = { label, lenient };
+  const lenient = options.labelMigration ?? false;
+  const skipInboundLabelCheck = options.skipInboundLabelCheck ?? false;
+  const policy = { label, lenient, skipInboundCheck: skipInboundLabelCheck };
   const encodePacketOpts = { compress, label, ...security.encode };
-  const decodePacketOpts = { ...security.decode, label, lenientLabelCheck: lenient };
+  const decodePacketOpts = { ...security.decode, label, lenientLabelCheck: lenient, skipInboundLabelCheck };
   const requestOpts = { compress, label, dialling: true, ...security.encode };
   const replyOpts = { compress, label, ...security.encode };
-  const inboundOpts = { ...security.decode, label, lenientLabelCheck: lenient, labelled: true };
+  const inboundOpts = {
+    ...security.decode,
+    label,
+    lenientLabelCheck: lenient,
+    skipInboundLabelCheck,
+    labelled: true,
+  };
   const replyParseOpts = { ...security.decode, label, labelled: false };
   const adapt = (r: ReturnType<typeof parseStreamFrame>) => {
     if (r.kind === 'frame') return { kind: 'frame' as const, value: r.value };

@@ -2,7 +2,7 @@
 // every getBroadcasts), kept to check the indexed src/protocol/broadcast-queue.ts against it
 // (test/broadcast-queue.test.ts, randomized differential test). Not used by the engine.
 //
-// Transmit-limited broadcast queue (memberlist `queue.go` TransmitLimitedQueue; shared docs §14).
+// Transmit-limited broadcast queue (memberlist `queue.go` TransmitLimitedQueue; docs/wire.md §14).
 //
 // Every membership change (alive/suspect/dead) is queued here and piggybacked on pings, acks,
 // indirect pings, nacks and gossip packets until it has been sent retransmitLimit(mult, n) times.
