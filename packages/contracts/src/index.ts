@@ -1,3 +1,4 @@
+export * from './data-folder.js';
 export * from './departed-members.js';
 export * from './job-message.js';
 export * from './job-record.js';

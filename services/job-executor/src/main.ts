@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 // Wiring only: config → logger → adapters → start → shutdown (in reverse order).
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { decodeEntry, GROUPS, JobsEntry, redisNames } from '@edgefleet/contracts';
+import {
+  dataFolderProblem,
+  decodeEntry,
+  foldersDownTo,
+  GROUPS,
+  JobsEntry,
+  redisNames,
+} from '@edgefleet/contracts';
 import {
   closeRedis,
   createLogger,
@@ -51,6 +58,12 @@ async function start(config: Config): Promise<void> {
   const jobUser = await resolveJobUser(config.jobUser);
   // Whatever runs as the job user now is someone else's (our leftovers were just killed).
   if (jobUser.dedicated) {
+    // Job code runs below the data folder: a folder the job user cannot enter fails every job.
+    const chain = await Promise.all(
+      foldersDownTo(dataDir).map(async (path) => ({ path, ...(await stat(path)) })),
+    );
+    const unreachable = dataFolderProblem(dataDir, chain, jobUser);
+    if (unreachable) throw new StartRefused(unreachable);
     const inUse = jobUserInUse(jobUser, foreignUidProcesses(jobUser.uid));
     if (inUse) throw new StartRefused(inUse);
   }

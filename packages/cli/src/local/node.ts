@@ -7,9 +7,10 @@
 // Ctrl-C (or SIGTERM) stops everything in reverse order.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { dataFolderProblem, foldersDownTo } from '@edgefleet/contracts';
 import { colorizer } from './colors.js';
 import { type LocalEmulator, startLocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
@@ -60,6 +61,11 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
   // Job code runs as an unprivileged user that must reach its job folder below this one.
   chmodSync(dataDir, 0o755);
+  const unreachable = dataFolderUnreachable(dataDir, env.EDGEFLEET_JOB_USER ?? 'edgefleet-job');
+  if (unreachable) {
+    say(unreachable);
+    return 1;
+  }
 
   for (const s of SERVICES) {
     if (!existsSync(s.entry)) {
@@ -228,4 +234,23 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+}
+
+/**
+ * The executor's start-up check of the data folder, made before anything starts (the same line).
+ * Only as root: otherwise jobs run as the caller, who just made the folder.
+ */
+function dataFolderUnreachable(dataDir: string, jobUserName: string): string | null {
+  if (process.getuid?.() !== 0) return null;
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === jobUserName);
+  if (!entry) return null; // the executor says so itself, naming the user
+  const user = { name: jobUserName, uid: Number(entry[2]), gid: Number(entry[3]) };
+  const chain = foldersDownTo(dataDir).map((path) => {
+    const st = statSync(path);
+    return { path, mode: st.mode, uid: st.uid, gid: st.gid };
+  });
+  return dataFolderProblem(dataDir, chain, user);
 }

@@ -94,15 +94,14 @@ export interface NormaliseOptions {
  * a requirements file may not take it back (`--no-binary`, `--only-binary :none:`). `pinnedIndex`:
  * packages come only from the device's index (EDGEFLEET_PIP_INDEX_URL / EXTRA_INDEX_URLS) or none
  * (EDGEFLEET_PIP_NO_INDEX), plus the workspace; a requirements file may not add a source
- * (`-i`/`--index-url`, `--extra-index-url`, `--trusted-host`, `-f`/`--find-links` or a requirement
- * naming a remote URL).
+ * (`-i`/`--index-url`, `--extra-index-url`, `--trusted-host`, `-f`/`--find-links` to a place outside
+ * the workspace). A requirement naming one URL (`name @ https://…`) stays allowed: it is one pinned
+ * file, not a source pip searches.
  */
 export interface PipPolicy {
   onlyBinary: boolean;
   pinnedIndex: boolean;
 }
-
-const REMOTE_URL = /(?:^|@)\s*(?!file:)[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Renders an entry; `workspace` null gives the key form (`./rel`), else absolute paths for pip. */
 export function renderEntry(entry: Entry, workspace: string | null): string {
@@ -418,8 +417,6 @@ export function normaliseRequirements(entry: string, opts: NormaliseOptions): No
     const policy = opts.policy;
     const weakens = (what: string, setting: string) =>
       bad({ code: 'WEAKENS_POLICY', message: `${what} weakens the device's pip policy (${setting})` });
-    if (req !== '' && policy?.pinnedIndex && REMOTE_URL.test(req))
-      return weakens('a requirement from a remote URL', 'packages come only from the device index');
     if (req !== '') {
       const parsed = parseRequirement(req, opts.workspace);
       if (!parsed.ok) return bad(parsed);
@@ -453,8 +450,6 @@ export function normaliseRequirements(entry: string, opts: NormaliseOptions): No
       (name === '--no-binary' || (name === '--only-binary' && /:none:/.test(value ?? '')))
     )
       return weakens(name, 'EDGEFLEET_PIP_ONLY_BINARY: wheels only');
-    if (policy?.pinnedIndex && name === '--editable' && REMOTE_URL.test(value ?? ''))
-      return weakens('an editable requirement from a remote URL', 'packages come only from the device index');
     if (
       policy?.pinnedIndex &&
       (name === '--index-url' || name === '--extra-index-url' || name === '--trusted-host')

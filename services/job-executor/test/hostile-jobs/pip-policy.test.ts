@@ -27,7 +27,6 @@ const cases: [string, string, RegExp][] = [
   ['extra-index', '--extra-index-url=http://127.0.0.1:9/evil/', /--extra-index-url weakens/],
   ['trusted-host', '--trusted-host 127.0.0.1', /--trusted-host weakens/],
   ['find-links', '-f http://127.0.0.1:9/wheels/', /--find-links to a place outside the workspace weakens/],
-  ['direct-url', 'evil @ http://127.0.0.1:9/evil-1.0-py3-none-any.whl', /remote URL weakens/],
 ];
 
 describe('requirements lines that weaken the device pip policy', () => {
