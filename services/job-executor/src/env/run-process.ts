@@ -5,6 +5,7 @@
 // outlives the step.
 import { spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
+import { maskUrlCredentials } from '@edgefleet/contracts';
 
 /** Kept from stderr for error reporting, in bytes (the full output is in the log file). */
 export const STDERR_TAIL_BYTES = 64 * 1024;
@@ -45,7 +46,8 @@ export function runStep(o: StepOptions): Promise<StepOutcome> {
   if (cmd === undefined) return Promise.resolve({ kind: 'spawn-failed', message: 'empty argv' });
   return new Promise((resolve) => {
     if (o.signal?.aborted) return resolve({ kind: 'aborted', stderr: '' });
-    o.log.write(`$ ${o.argv.join(' ')}\n`);
+    // The argv holds the device's index URLs, which may carry credentials; install.log is uploaded.
+    o.log.write(`$ ${maskUrlCredentials(o.argv.join(' '))}\n`);
     const child = spawn(cmd, args, {
       cwd: o.cwd,
       env: o.env,
