@@ -162,6 +162,9 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       ...(resultsQueueUrl ? { resultsQueueUrl } : {}),
       allowedBuckets,
       webhookHosts: (env.EDGEFLEET_WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost').split(',').filter(Boolean),
+      webhookAddresses: (env.EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES ?? '127.0.0.1,::1')
+        .split(',')
+        .filter(Boolean),
       webhookSecret: env.EDGEFLEET_WEBHOOK_SECRET ?? secretFile(dataDir, SECRET_FILES.webhookSecret).value,
       gossipBindPort: Number(env.EDGEFLEET_GOSSIP_BIND_PORT ?? 8000),
       members: (env.EDGEFLEET_MEMBERS ?? '').split(',').filter(Boolean),
