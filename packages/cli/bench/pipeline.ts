@@ -18,7 +18,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type HistoryEntry, redisNames } from '@edgefleet/contracts';
+import { type HistoryEntry, maskUrlCredentials, redisNames } from '@edgefleet/contracts';
 import {
   type BenchSection,
   buildWheel,
@@ -269,7 +269,7 @@ try {
   redis.on('error', () => {});
   cleanups.push(() => redis.disconnect());
   const names = redisNames();
-  say(`node up: redis ${node.redisUrl}, S3/SQS ${endpoint}`);
+  say(`node up: redis ${maskUrlCredentials(node.redisUrl)}, S3/SQS ${endpoint}`);
 
   let seq = 0;
   const newJobId = (flow: string) => `bench-${flow}-${String(seq++).padStart(4, '0')}`;

@@ -1,8 +1,10 @@
-// S3 and SQS clients for the CLI. With no AWS endpoint configured, the CLI talks to local mode's
-// embedded emulator (127.0.0.1:4566) with its queue and buckets; with AWS settings in the environment
-// (the SDK's standard variables plus EDGEFLEET_QUEUE_URL / EDGEFLEET_JOBS_BUCKET) it talks to them.
+// S3 and SQS clients for the CLI. With AWS settings in the environment (the SDK's standard variables
+// plus EDGEFLEET_QUEUE_URL / EDGEFLEET_JOBS_BUCKET) it talks to them; otherwise to what local mode's
+// client file says (its emulator, queue and buckets), and without one to local mode's embedded
+// emulator on its default port (127.0.0.1:4566).
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ClientFile } from './client-file.js';
 import { CliError, EXIT } from './errors.js';
 
 export interface AwsTarget {
@@ -16,8 +18,10 @@ export interface AwsTarget {
 
 export const LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
 
-export function awsTarget(env: NodeJS.ProcessEnv): AwsTarget {
-  const local = !env.AWS_ENDPOINT_URL && !env.EDGEFLEET_QUEUE_URL;
+export function awsTarget(env: NodeJS.ProcessEnv, client?: ClientFile): AwsTarget {
+  const fromEnv = Boolean(env.AWS_ENDPOINT_URL || env.EDGEFLEET_QUEUE_URL);
+  if (client && !fromEnv) return clientAwsTarget(env, client.aws);
+  const local = !fromEnv;
   const endpoint =
     env.AWS_ENDPOINT_URL ?? (local ? (env.EDGEFLEET_LOCAL_ENDPOINT ?? LOCAL_ENDPOINT) : undefined);
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -54,6 +58,31 @@ export function awsTarget(env: NodeJS.ProcessEnv): AwsTarget {
     },
     jobsBucket: env.EDGEFLEET_JOBS_BUCKET ?? 'edgefleet-jobs',
     resultsUri: env.EDGEFLEET_RESULTS_URI ?? 's3://edgefleet-results/results/',
+    close() {
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+function clientAwsTarget(env: NodeJS.ProcessEnv, c: ClientFile['aws']): AwsTarget {
+  const common = {
+    region: c.region,
+    correctClockSkew: true,
+    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+    ...(c.credentials ? { credentials: c.credentials } : {}),
+  };
+  const s3 = new S3Client({
+    ...common,
+    forcePathStyle: c.endpoint !== null || env.EDGEFLEET_S3_FORCE_PATH_STYLE === 'true',
+  });
+  const sqs = new SQSClient(common);
+  return {
+    s3,
+    sqs,
+    queueUrl: async () => c.queueUrl,
+    jobsBucket: env.EDGEFLEET_JOBS_BUCKET ?? c.jobsBucket,
+    resultsUri: env.EDGEFLEET_RESULTS_URI ?? c.resultsUri,
     close() {
       s3.destroy();
       sqs.destroy();

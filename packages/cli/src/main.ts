@@ -7,6 +7,8 @@ import { basename } from 'node:path';
 import type { Endpoints } from './api.js';
 import { type OptionSpec, parseArgs } from './args.js';
 import { awsTarget } from './aws.js';
+import { type ClientFile, clientFilePath, readClientFile, readSecret } from './client-file.js';
+import { resolveTarget } from './client-target.js';
 import { listDead, replayDead, withRedis } from './commands/dead.js';
 import { cancelJob, getJob, listJobs, streamLogs, waitForEnd } from './commands/jobs.js';
 import { members, table } from './commands/members.js';
@@ -34,13 +36,25 @@ interface Command {
 interface Ctx {
   ep: Endpoints;
   env: NodeJS.ProcessEnv;
+  /** Local mode's client file, when one was found and no variable overrides it. */
+  client?: ClientFile;
   json: boolean;
   out(line: string): void;
   print(value: unknown, text: () => string): void;
 }
 
-const redisUrlOf = (env: NodeJS.ProcessEnv) =>
-  env.EDGEFLEET_REDIS_URL ?? `redis://127.0.0.1:${env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390}`;
+/** Redis for `dead`: EDGEFLEET_REDIS_URL (+ EDGEFLEET_REDIS_PASSWORD), else the client file's. */
+function redisOf(ctx: Ctx): { url: string; password?: string } {
+  const env = ctx.env;
+  const password =
+    env.EDGEFLEET_REDIS_PASSWORD ??
+    (env.EDGEFLEET_REDIS_URL ? undefined : readSecret(ctx.client?.redis.passwordFile ?? null));
+  const url =
+    env.EDGEFLEET_REDIS_URL ??
+    ctx.client?.redis.url ??
+    `redis://127.0.0.1:${env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390}`;
+  return { url, ...(password ? { password } : {}) };
+}
 const prefixOf = (env: NodeJS.ProcessEnv) => env.EDGEFLEET_REDIS_PREFIX ?? 'edgefleet';
 const need = (pos: string[], n: number, what: string) => {
   if (pos.length < n) throw usageError(`missing ${what}`);
@@ -71,7 +85,7 @@ const COMMANDS: Record<string, Command> = {
       const timeout = o.timeout ? Number(o.timeout) : undefined;
       if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0))
         throw usageError('--timeout takes a whole number of seconds');
-      const aws = awsTarget(ctx.env);
+      const aws = awsTarget(ctx.env, ctx.client);
       try {
         const { jobId, message } = await submit(
           aws,
@@ -129,7 +143,7 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     run: async (pos, _o, ctx) => {
       need(pos, 2, 'the folder and the s3:// prefix');
-      const aws = awsTarget(ctx.env);
+      const aws = awsTarget(ctx.env, ctx.client);
       try {
         const n = await uploadFolder(aws, pos[0] as string, pos[1] as string, (l) => !ctx.json && ctx.out(l));
         ctx.print({ uploaded: n }, () => `uploaded ${n} file(s)`);
@@ -252,7 +266,7 @@ const COMMANDS: Record<string, Command> = {
       const j = await getJob(ctx.ep, pos[0] as string);
       const uri = j.resultUri ?? (j.message ? `${j.message.output.uri}${j.jobId}/` : undefined);
       if (!uri) throw new CliError(`job ${j.jobId} has no result location`, EXIT.notFound);
-      const aws = awsTarget(ctx.env);
+      const aws = awsTarget(ctx.env, ctx.client);
       try {
         if (typeof o.download === 'string') {
           const n = await downloadResult(aws, uri, o.download);
@@ -277,7 +291,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list dead-lettered entries with their reasons, or replay one as a new job',
     options: {},
     run: async (pos, _o, ctx) =>
-      withRedis(redisUrlOf(ctx.env), async (redis) => {
+      withRedis(redisOf(ctx), async (redis) => {
         if (pos[0] === 'replay') {
           need(pos, 2, 'the dead entry id or job id to replay');
           const r = await replayDead(redis, prefixOf(ctx.env), ctx.ep, pos[1] as string);
@@ -311,6 +325,7 @@ function help(): string {
     '',
     'common options: --json (machine-readable output), --api URL (job API, default http://127.0.0.1:4100 or EDGEFLEET_API_URL),',
     '  --members-api URL (membership API, default http://127.0.0.1:4001 or EDGEFLEET_MEMBERS_API_URL); token: EDGEFLEET_API_TOKEN',
+    '  without those, the node local mode describes in <EDGEFLEET_DATA_DIR or ./.data>/client.json (addresses, token file)',
     "run 'edgefleet <command> --help' for a command's options",
   ].join('\n');
 }
@@ -337,17 +352,30 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return EXIT.ok;
   }
   const json = o.json === true;
+  const found = name === 'local' ? undefined : readClientFile(clientFilePath(env, process.cwd()));
+  if (found?.kind === 'bad') process.stderr.write(`edgefleet: ignoring ${found.path} (${found.problem})\n`);
+  const client = found?.kind === 'ok' ? found.file : undefined;
+  const target = resolveTarget({
+    apiFlag: typeof o.api === 'string' ? o.api : undefined,
+    membersFlag: typeof o['members-api'] === 'string' ? o['members-api'] : undefined,
+    env,
+    ...(found?.kind === 'ok'
+      ? { client: { path: found.path, file: found.file, apiToken: readSecret(found.file.apiTokenFile) } }
+      : {}),
+  });
   const ep: Endpoints = {
-    jobApi: typeof o.api === 'string' ? o.api : (env.EDGEFLEET_API_URL ?? 'http://127.0.0.1:4100'),
-    membersApi:
-      typeof o['members-api'] === 'string'
-        ? o['members-api']
-        : (env.EDGEFLEET_MEMBERS_API_URL ?? 'http://127.0.0.1:4001'),
-    ...(env.EDGEFLEET_API_TOKEN ? { token: env.EDGEFLEET_API_TOKEN } : {}),
+    jobApi: target.jobApi,
+    membersApi: target.membersApi,
+    ...(target.token ? { token: target.token } : {}),
   };
+  // Which node this command talks to when the client file chose it (flags and variables are the
+  // user's own choice), on stderr so that output stays machine-readable.
+  if (name !== 'local' && !json && target.fromClientFile)
+    process.stderr.write(`edgefleet: ${target.describe}\n`);
   const ctx: Ctx = {
     ep,
     env,
+    ...(client ? { client } : {}),
     json,
     out: (line) => process.stdout.write(`${line}\n`),
     print: (value, text) => process.stdout.write(`${json ? JSON.stringify(value) : text()}\n`),

@@ -42,7 +42,11 @@ function cli(
   extraEnv: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: root, env: { ...env(), ...extraEnv } });
+    // The CLI finds the node through <dataDir>/client.json.
+    const child = spawn(process.execPath, [cliEntry, ...args], {
+      cwd: root,
+      env: { ...env(), EDGEFLEET_DATA_DIR: dataDir, ...extraEnv },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -11,5 +11,6 @@ export * from './node-meta.js';
 export * from './notification.js';
 export * from './paths.js';
 export * from './stream-entries.js';
+export * from './url-credentials.js';
 export * from './webhook-host.js';
 export * from './webhook-signature.js';

@@ -6,6 +6,7 @@ import {
   type PipSettings,
   pipEnvironment,
   pipInstallArgv,
+  proxyCredentialsWithheld,
 } from '../src/env/pip-env.js';
 
 const settings: PipSettings = {
@@ -52,6 +53,24 @@ describe('pipEnvironment', () => {
     expect(env.HOME).toBe('/cache/.building/k-1.home');
     expect(env.PIP_CONFIG_FILE).toBe('/dev/null');
     expect(JSON.stringify(env)).not.toMatch(/attacker|evil|"s"|"p"|"t"/);
+  });
+  it('gives pip proxies without their credentials unless the device is binary-only (no build code runs)', () => {
+    const source = {
+      HTTPS_PROXY: 'http://proxy-user:SEEDED-PROXY-PASS@proxy.lan:3128',
+      http_proxy: 'http://SEEDED-PROXY-TOKEN@proxy.lan:3128/',
+      NO_PROXY: '127.0.0.1,localhost',
+    };
+    const env = pipEnvironment(source, '/h', settings);
+    expect([env.HTTPS_PROXY, env.http_proxy, env.NO_PROXY]).toEqual([
+      'http://proxy.lan:3128',
+      'http://proxy.lan:3128/',
+      '127.0.0.1,localhost',
+    ]);
+    expect(JSON.stringify(env)).not.toContain('SEEDED');
+    expect(proxyCredentialsWithheld(source, settings)).toEqual(['HTTPS_PROXY', 'http_proxy']);
+    const binaryOnly = { ...settings, onlyBinary: true };
+    expect(pipEnvironment(source, '/h', binaryOnly).HTTPS_PROXY).toBe(source.HTTPS_PROXY);
+    expect(proxyCredentialsWithheld(source, binaryOnly)).toEqual([]);
   });
   it('has a PATH and LANG even when the executor has none', () => {
     const env = pipEnvironment({}, '/h', settings);

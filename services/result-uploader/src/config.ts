@@ -4,6 +4,7 @@
 import { WebhookHostEntry } from '@edgefleet/contracts';
 import { commonConfigShape, env, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
+import { isAddressEntry } from './core/address-policy.js';
 
 export const SERVICE = 'result-uploader';
 export const DEFAULT_PORT = 4102;
@@ -59,6 +60,16 @@ export const ConfigSchema = z
      * receiver reads the same variable and rejects jobs naming other hosts (contracts' webhook-host).
      */
     webhookAllowedHosts: env.list().pipe(z.array(WebhookHostEntry)).default([]),
+    /**
+     * Non-public addresses (IP or CIDR, comma-separated) a webhook may connect to. A webhook host is
+     * resolved and every loopback, link-local, private, unique-local, unspecified, multicast or
+     * reserved address (IPv4-mapped forms included) is refused unless listed here; an IP literal
+     * written in EDGEFLEET_WEBHOOK_ALLOWED_HOSTS or EDGEFLEET_WEBHOOK_URL counts as listed.
+     */
+    webhookAllowedAddresses: env
+      .list()
+      .pipe(z.array(z.string().refine(isAddressEntry, 'an IP address or CIDR range')))
+      .default([]),
     /** Accept plain http:// webhooks (off: https only; on for local development). */
     webhookAllowHttp: env.bool().default(false),
     /** HMAC secret that signs webhook bodies (required when webhooks are possible). */
@@ -96,6 +107,17 @@ export const ConfigSchema = z
       });
   });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Addresses the operator named explicitly: the address list, plus IP literals among the hosts. */
+export function explicitWebhookAddresses(
+  c: Pick<Config, 'webhookAllowedAddresses' | 'webhookAllowedHosts' | 'webhookUrl'>,
+): string[] {
+  const literals = c.webhookAllowedHosts
+    .map((h) => h.replace(/:\d+$/, ''))
+    .concat(c.webhookUrl ? [new URL(c.webhookUrl).hostname.replace(/^\[|\]$/g, '')] : [])
+    .filter((h) => isAddressEntry(h));
+  return [...c.webhookAllowedAddresses, ...literals];
+}
 
 export const partSizeBytes = (c: Pick<Config, 'uploadPartSizeMib'>) => c.uploadPartSizeMib * MiB;
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Wiring only: config → logger → adapters → start → shutdown (in reverse order).
+import { maskUrlCredentials } from '@edgefleet/contracts';
 import {
   createLogger,
   createMetricsRegistry,
@@ -31,7 +32,7 @@ async function start(config: Config): Promise<void> {
       node: uploader.node,
       outputBuckets: config.outputBuckets,
       resultsQueue: config.resultsQueueUrl ?? null,
-      webhook: config.webhookUrl ?? null,
+      webhook: config.webhookUrl ? maskUrlCredentials(config.webhookUrl) : null,
     },
     `${SERVICE} listening`,
   );

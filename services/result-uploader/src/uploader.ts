@@ -20,7 +20,8 @@ import { createResultsConsumer, RESULTS_GROUP } from './adapters/results-consume
 import { S3Writer } from './adapters/s3-writer.js';
 import { SqsNotifier } from './adapters/sqs-notifier.js';
 import { WebhookNotifier } from './adapters/webhook-notifier.js';
-import { type Config, partSizeBytes, SERVICE } from './config.js';
+import { type Config, explicitWebhookAddresses, partSizeBytes, SERVICE } from './config.js';
+import { explicitAddressList } from './core/address-policy.js';
 import { createMetrics } from './metrics.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 import { ResultProcessor } from './result-processor.js';
@@ -77,7 +78,11 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
   const dispatcher = new NotificationDispatcher({
     sqs: sqs && config.resultsQueueUrl ? new SqsNotifier(sqs, config.resultsQueueUrl) : undefined,
     webhook: config.webhookSecret
-      ? new WebhookNotifier({ secret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs })
+      ? new WebhookNotifier({
+          secret: config.webhookSecret,
+          timeoutMs: config.webhookTimeoutMs,
+          explicitAddresses: explicitAddressList(explicitWebhookAddresses(config)),
+        })
       : undefined,
     backoff,
     logger: logger.child({ component: 'notifier' }),

@@ -185,7 +185,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
       resultsUri: `s3://${RESULTS_BUCKET}/results/`,
       close() {},
     };
-    redis = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 1, lazyConnect: true });
+    redis = new Redis(node.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => {});
     const names = redisNames();
 

@@ -11,8 +11,17 @@ export interface DeadRow {
   entry: DeadEntry;
 }
 
-export async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+export async function withRedis<T>(
+  target: { url: string; password?: string },
+  fn: (r: Redis) => Promise<T>,
+): Promise<T> {
+  const url = target.url;
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...(target.password ? { password: target.password } : {}),
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLIENT_FILE, readClientFile, readSecret } from '../client-file.js';
 import { localPort, SERVICES, serviceSpec } from './services.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -28,8 +29,11 @@ export interface LocalNodeProcess {
   /** `edgefleet local` itself: the supervisor (and the S3/SQS emulator when env names no endpoint). */
   child: ChildProcess;
   dataDir: string;
+  /** Local mode's Redis, with its password in the URL. */
   redisUrl: string;
   redisPort: number;
+  /** The job API's bearer token (from the data folder). */
+  apiToken: string | undefined;
   /** HTTP port of each service, by name. */
   ports: Record<string, number>;
   /** The job API, e.g. http://127.0.0.1:41234. */
@@ -118,11 +122,14 @@ export async function startLocalNodeProcess(o: LocalNodeProcessOptions): Promise
     await delay(200);
   }
   const receiverPort = localPort(serviceSpec('job-receiver'), portEnv);
+  const client = readClientFile(join(o.dataDir, CLIENT_FILE));
+  const password = client.kind === 'ok' ? readSecret(client.file.redis.passwordFile) : undefined;
   return {
     child,
     dataDir: o.dataDir,
-    redisUrl: `redis://127.0.0.1:${redisPort}`,
+    redisUrl: `redis://${password ? `:${password}@` : ''}127.0.0.1:${redisPort}`,
     redisPort,
+    apiToken: client.kind === 'ok' ? readSecret(client.file.apiTokenFile) : undefined,
     ports,
     apiUrl: `http://127.0.0.1:${receiverPort}`,
     pids: () => readLocalPids(o.dataDir),

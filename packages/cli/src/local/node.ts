@@ -5,30 +5,27 @@
 // compose file's restart policy would), and so is local mode's own redis-server (same port and folder:
 // it reloads its AOF, the services reconnect). Every process's pid is kept in <dataDir>/pids.json.
 // Ctrl-C (or SIGTERM) stops everything in reverse order.
+//
+// Nothing is left open to job code on the device: local mode's redis-server requires a password and
+// every service requires an API token, both generated once and kept in the data folder (mode 0600,
+// secret-file.ts) unless EDGEFLEET_REDIS_URL / EDGEFLEET_API_TOKEN are given. Once the node is up,
+// <dataDir>/client.json tells the CLI where everything is (client-file.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dataFolderProblem, foldersDownTo } from '@edgefleet/contracts';
+import { writeClientFile } from '../client-file.js';
 import { colorizer } from './colors.js';
 import { type LocalEmulator, startLocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
 import { type LocalRedis, startLocalRedis } from './redis-local.js';
+import { SECRET_FILES, secretFile } from './secret-file.js';
 import { type LocalWiring, localPort, SERVICES, type ServiceSpec, serviceSpec } from './services.js';
 
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;
   out: NodeJS.WriteStream;
-}
-
-/** A webhook signing secret kept in the data folder, so a restarted local node signs the same way. */
-function localSecret(dataDir: string): string {
-  const file = join(dataDir, 'webhook-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(24).toString('hex');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 interface Running {
@@ -138,17 +135,29 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     }
 
     let redisUrl = env.EDGEFLEET_REDIS_URL;
+    let redisPassword: ReturnType<typeof secretFile> | undefined;
     if (!redisUrl) {
-      redis = await startLocalRedis(dataDir, Number(env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390), {
-        onStart: (pid) => setPid('redis-server', pid),
-        onExit: (detail, delay) => {
-          setPid('redis-server', undefined);
-          if (!shuttingDown) say(`${detail}; restarting in ${delay} ms`);
+      redisPassword = secretFile(dataDir, SECRET_FILES.redisPassword);
+      redis = await startLocalRedis(
+        dataDir,
+        Number(env.EDGEFLEET_LOCAL_REDIS_PORT ?? 6390),
+        redisPassword.value,
+        {
+          onStart: (pid) => setPid('redis-server', pid),
+          onExit: (detail, delay) => {
+            setPid('redis-server', undefined);
+            if (!shuttingDown) say(`${detail}; restarting in ${delay} ms`);
+          },
         },
-      });
+      );
       redisUrl = redis.url;
-      say(`redis-server at ${redisUrl} (AOF, appendfsync always, in ${dataDir}/redis)`);
+      say(
+        `redis-server at ${redisUrl} (AOF, appendfsync always, in ${dataDir}/redis; password in ${redisPassword.path})`,
+      );
     }
+    const apiToken = env.EDGEFLEET_API_TOKEN
+      ? { path: null, value: env.EDGEFLEET_API_TOKEN }
+      : secretFile(dataDir, SECRET_FILES.apiToken);
 
     const wiring: LocalWiring = {
       redisUrl,
@@ -159,7 +168,10 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       ...(resultsQueueUrl ? { resultsQueueUrl } : {}),
       allowedBuckets,
       webhookHosts: (env.EDGEFLEET_WEBHOOK_ALLOWED_HOSTS ?? '127.0.0.1,localhost').split(',').filter(Boolean),
-      webhookSecret: env.EDGEFLEET_WEBHOOK_SECRET ?? localSecret(dataDir),
+      webhookAddresses: (env.EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES ?? '127.0.0.1,::1')
+        .split(',')
+        .filter(Boolean),
+      webhookSecret: env.EDGEFLEET_WEBHOOK_SECRET ?? secretFile(dataDir, SECRET_FILES.webhookSecret).value,
       gossipBindPort: Number(env.EDGEFLEET_GOSSIP_BIND_PORT ?? 8000),
       members: (env.EDGEFLEET_MEMBERS ?? '').split(',').filter(Boolean),
       jobApiUrl: `http://127.0.0.1:${localPort(serviceSpec('job-receiver'), env)}`,
@@ -171,6 +183,8 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
           ...spec.defaultEnv,
           ...env,
           EDGEFLEET_REDIS_URL: redisUrl,
+          ...(redisPassword ? { EDGEFLEET_REDIS_PASSWORD: redisPassword.value } : {}),
+          EDGEFLEET_API_TOKEN: apiToken.value,
           EDGEFLEET_NODE_NAME: wiring.nodeName,
           ...aws,
           EDGEFLEET_PORT: String(localPort(spec, env)),
@@ -210,8 +224,30 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
         },
       );
     }
+    const membersApiUrl = `http://127.0.0.1:${localPort(serviceSpec('gossip-membership'), env)}`;
+    const clientFile = writeClientFile(dataDir, {
+      version: 1,
+      node: wiring.nodeName,
+      jobApiUrl: wiring.jobApiUrl,
+      membersApiUrl,
+      apiTokenFile: apiToken.path,
+      aws: {
+        endpoint: emulator?.endpoint ?? env.AWS_ENDPOINT_URL ?? null,
+        credentials: emulator ? { accessKeyId: 'local', secretAccessKey: 'local' } : null,
+        region: aws.AWS_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        queueUrl: jobsQueueUrl.split(',')[0] ?? jobsQueueUrl,
+        jobsBucket: emulator?.jobsBucket ?? env.EDGEFLEET_JOBS_BUCKET ?? 'edgefleet-jobs',
+        resultsUri: emulator
+          ? `s3://${emulator.resultsBucket}/results/`
+          : (env.EDGEFLEET_RESULTS_URI ?? 's3://edgefleet-results/results/'),
+      },
+      redis: { url: redisUrl, passwordFile: redisPassword?.path ?? null },
+    });
     say(
-      `node ${wiring.nodeName} is up: job API ${wiring.jobApiUrl}/v1/jobs, members http://127.0.0.1:${localPort(serviceSpec('gossip-membership'), env)}/members`,
+      `node ${wiring.nodeName} is up: job API ${wiring.jobApiUrl}/v1/jobs, members ${membersApiUrl}/members`,
+    );
+    say(
+      `API token in ${apiToken.path ?? 'EDGEFLEET_API_TOKEN'}; the CLI finds this node through ${clientFile}`,
     );
     say(
       'submit a job: node packages/cli/dist/main.js submit examples/hello --wait   (Ctrl-C stops the node)',

@@ -1,7 +1,10 @@
 // A redis-server of the node's own, in the data folder, with AOF and `appendfsync always` (the
-// device's durability setting), used when EDGEFLEET_REDIS_URL is not set.
+// device's durability setting) and a password, used when EDGEFLEET_REDIS_URL is not set.
+//
+// The password goes into a config file (mode 0600, in the redis folder) rather than onto the command
+// line: every user, job code included, can read any process's /proc/<pid>/cmdline.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
@@ -28,15 +31,21 @@ export interface LocalRedisOptions {
   onExit?: (detail: string, restartInMs: number) => void;
 }
 
-function ping(port: number): Promise<boolean> {
+/** AUTH then PING, in RESP (the password is hex, so it needs no quoting). */
+function ping(port: number, password: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => s.write('PING\r\n'));
+    const s = createConnection({ host: '127.0.0.1', port }, () => s.write(`AUTH ${password}\r\nPING\r\n`));
+    let got = '';
     const done = (ok: boolean) => {
       s.destroy();
       resolve(ok);
     };
     s.setTimeout(500, () => done(false));
-    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.includes('+PONG')) done(true);
+      else if (got.startsWith('-')) done(false);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -48,12 +57,19 @@ function ping(port: number): Promise<boolean> {
 export async function startLocalRedis(
   dataDir: string,
   port: number,
+  password: string,
   opts: LocalRedisOptions = {},
 ): Promise<LocalRedis> {
+  if (!/^[0-9A-Za-z]{16,}$/.test(password)) throw new Error('the local Redis password must be alphanumeric');
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new MissingRedisError();
   const dir = join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const conf = join(dir, 'redis.conf');
+  writeFileSync(conf, `requirepass ${password}\n`, { mode: 0o600 });
+  chmodSync(conf, 0o600);
   const args = [
+    conf,
     '--port',
     String(port),
     '--bind',
@@ -92,7 +108,7 @@ export async function startLocalRedis(
   spawnRedis();
   const first = child;
   const deadline = Date.now() + 15_000;
-  while (!(await ping(port))) {
+  while (!(await ping(port, password))) {
     if (first.exitCode !== null) {
       stopping = true;
       throw new Error(

@@ -13,6 +13,8 @@ export interface LocalWiring {
   allowedBuckets: string[];
   /** Hosts a job's notify.webhook may name; local mode allows loopback (plain http). */
   webhookHosts: string[];
+  /** Non-public addresses webhooks may reach (local mode: loopback). */
+  webhookAddresses: string[];
   webhookSecret: string;
   gossipBindPort: number;
   members: string[];
@@ -99,6 +101,8 @@ export const SERVICES: ServiceSpec[] = [
       EDGEFLEET_OUTPUT_BUCKETS: w.allowedBuckets.join(','),
       EDGEFLEET_WEBHOOK_ALLOWED_HOSTS: w.webhookHosts.join(','),
       EDGEFLEET_WEBHOOK_ALLOW_HTTP: 'true',
+      // Local development: the allowlisted `localhost` may reach this machine's loopback.
+      EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES: w.webhookAddresses.join(','),
       EDGEFLEET_WEBHOOK_SECRET: w.webhookSecret,
       ...(w.resultsQueueUrl ? { EDGEFLEET_RESULTS_QUEUE_URL: w.resultsQueueUrl } : {}),
     }),

@@ -36,7 +36,13 @@ import { chooseVictims } from './eviction.js';
 import { environmentsInUse } from './in-use.js';
 import { probeInterpreter } from './interpreter.js';
 import { acquireKeyLock, type HeldLock } from './key-lock.js';
-import { DEFAULT_PROXY_VARS, type PipSettings, pipEnvironment, pipInstallArgv } from './pip-env.js';
+import {
+  DEFAULT_PROXY_VARS,
+  type PipSettings,
+  pipEnvironment,
+  pipInstallArgv,
+  proxyCredentialsWithheld,
+} from './pip-env.js';
 import { describePipFailure } from './pip-errors.js';
 import { rewriteVenvPaths } from './relocate.js';
 import { keyText, type NormalisedRequirements, normaliseRequirements, renderEntry } from './requirements.js';
@@ -109,6 +115,12 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
     onlyBinary: options.pip?.onlyBinary ?? false,
     proxyVars: options.pip?.proxyVars ?? DEFAULT_PROXY_VARS,
   };
+  const withheld = proxyCredentialsWithheld(sourceEnv, settings);
+  if (withheld.length > 0)
+    log?.warn(
+      { variables: withheld },
+      'proxy credentials are not given to pip (an sdist build could read them): set EDGEFLEET_PIP_ONLY_BINARY=true to pass them, or let the proxy accept this device by address',
+    );
   const installOptions = (systemSitePackages: boolean): InstallOptions => ({
     indexUrl: settings.indexUrl,
     extraIndexUrls: settings.extraIndexUrls,

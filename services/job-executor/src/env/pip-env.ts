@@ -5,6 +5,13 @@
 // its environment. Only PATH, LANG, a throwaway HOME, the proxy variables the operator configured and
 // the PIP_* variables set here reach it. PIP_CONFIG_FILE=/dev/null makes pip skip every config file
 // (/etc/pip.conf, ~/.config/pip): the device's index settings come from EDGEFLEET_PIP_* only.
+//
+// Proxy credentials (`HTTPS_PROXY=http://user:password@proxy:3128`): pip runs as the job user, and
+// unless the device is binary-only (EDGEFLEET_PIP_ONLY_BINARY) an sdist's setup.py runs inside that
+// install with pip's environment, where it can read them. So without binary-only the proxy variables
+// reach pip with their user-info removed (the proxy must then accept the device by address), and the
+// executor says so once at start (proxyCredentialsWithheld); with binary-only no job code runs during
+// the install and they pass whole.
 
 export interface PipSettings {
   /** EDGEFLEET_PIP_INDEX_URL: replaces PyPI. */
@@ -33,10 +40,27 @@ export const DEFAULT_PROXY_VARS = [
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The whole environment of a pip process. */
+/** A proxy URL without its user-info (`http://u:p@h:3128` → `http://h:3128`); other text unchanged. */
+export function withoutUserinfo(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/i, '$1');
+}
+
+/** Names of the proxy variables whose credentials pip will not get (see the header). */
+export function proxyCredentialsWithheld(
+  source: Record<string, string | undefined>,
+  settings: Pick<PipSettings, 'proxyVars' | 'onlyBinary'>,
+): string[] {
+  if (settings.onlyBinary) return [];
+  return settings.proxyVars.filter((n) => {
+    const v = source[n];
+    return v !== undefined && v !== '' && withoutUserinfo(v) !== v;
+  });
+}
+
 export function pipEnvironment(
   source: Record<string, string | undefined>,
   home: string,
-  settings: Pick<PipSettings, 'proxyVars'>,
+  settings: Pick<PipSettings, 'proxyVars'> & { onlyBinary?: boolean },
 ): Record<string, string> {
   const env: Record<string, string> = {
     PATH: source.PATH ?? DEFAULT_PATH,
@@ -50,7 +74,7 @@ export function pipEnvironment(
   };
   for (const name of settings.proxyVars) {
     const v = source[name];
-    if (v !== undefined && v !== '') env[name] = v;
+    if (v !== undefined && v !== '') env[name] = settings.onlyBinary ? v : withoutUserinfo(v);
   }
   return env;
 }

@@ -7,6 +7,7 @@
 // caller's cgroups before pip's first instruction, and the caller sweeps them (and its marker) after.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
+import { maskUrlCredentials } from '@edgefleet/contracts';
 import { spawnLauncher } from '../adapters/launcher.js';
 
 /** Kept from stderr for error reporting, in bytes (the full output is in the log file). */
@@ -50,7 +51,8 @@ export function runStep(o: StepOptions): Promise<StepOutcome> {
   if (cmd === undefined) return Promise.resolve({ kind: 'spawn-failed', message: 'empty argv' });
   return new Promise((resolve) => {
     if (o.signal?.aborted) return resolve({ kind: 'aborted', stderr: '' });
-    o.log.write(`$ ${o.argv.join(' ')}\n`);
+    // The argv holds the device's index URLs, which may carry credentials; install.log is uploaded.
+    o.log.write(`$ ${maskUrlCredentials(o.argv.join(' '))}\n`);
     const child: ChildProcess = o.launch
       ? spawnLauncher(
           o.launch.python,
