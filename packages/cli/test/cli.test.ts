@@ -64,6 +64,7 @@ describe('edgefleet CLI', () => {
       'logs',
       'cancel',
       'members',
+      'doctor',
       'results',
       'dead',
     ]) {
