@@ -15,7 +15,6 @@ import { members, table } from './commands/members.js';
 import { downloadResult, listResult } from './commands/results.js';
 import { submit, uploadFolder } from './commands/submit.js';
 import { exitCodeOf } from './doctor/checks.js';
-import { runDoctor } from './doctor/probes.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { runLocalNode } from './local/node.js';
 
@@ -246,6 +245,8 @@ const COMMANDS: Record<string, Command> = {
       'check this device (python, job user, GPU groups, cgroups, Redis, clock, disk, gossip, L4T); exit 0 ok, 1 warnings, 2 failures',
     options: {},
     run: async (_p, _o, ctx) => {
+      // Loaded on demand: its probes pull in service-kit, which no other command needs at start.
+      const { runDoctor } = await import('./doctor/probes.js');
       const lines = await runDoctor({ env: ctx.env, membersApi: ctx.ep.membersApi });
       const mark = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: '-' } as const;
       ctx.print({ lines, exitCode: exitCodeOf(lines) }, () =>

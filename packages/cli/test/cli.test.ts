@@ -106,6 +106,7 @@ describe('edgefleet CLI', () => {
       'logs',
       'cancel',
       'members',
+      'doctor',
       'results',
       'dead',
     ]) {

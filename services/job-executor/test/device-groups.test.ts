@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listGpuDeviceNodes } from '@edgefleet/service-kit';
+import { startServiceProcess } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveJobGroups } from '../src/adapters/job-groups.js';
 import { decideJobGroups, parseGroupFile } from '../src/core/job-groups.js';
@@ -146,5 +147,20 @@ describe('GPU device groups', () => {
     const report = JSON.parse(await readFile(join(r.jobDir!, 'output', 'gpu.json'), 'utf8'));
     expect(report).toMatchObject({ gpu: false });
     expect(report.groups.filter((g: number) => g !== h.jobUser.gid)).toEqual([gpuGid]);
+  });
+
+  it('the service refuses to start on an unknown EDGEFLEET_JOB_DEVICE_GROUPS entry, naming the variable', async () => {
+    const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+    const p = startServiceProcess(entry, {
+      env: {
+        EDGEFLEET_DATA_DIR: h.dataDir,
+        EDGEFLEET_JOB_USER: 'ef-exec-gpu',
+        EDGEFLEET_DEVICE_ROOT: dev,
+        EDGEFLEET_JOB_DEVICE_GROUPS: 'no-such-group-xyz',
+        EDGEFLEET_REDIS_URL: 'redis://127.0.0.1:1',
+      },
+    });
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(/EDGEFLEET_JOB_DEVICE_GROUPS: no group named \\?"no-such-group-xyz\\?"/);
   });
 });
