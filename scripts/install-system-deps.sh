@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and a local node need from the operating system (Debian/Ubuntu), when it is
 # missing: redis-server, Python 3 with venv support (the executor's environments), Go and HashiCorp
-# memberlist (the reference peer for gossip interop tests), docker-compose (compose file validation),
+# memberlist (the reference peer for gossip interop tests), a C compiler (hostile-job tests), docker-compose (compose file validation),
 # Chromium (the dashboard's browser test),
 # and the unprivileged user that runs job code. Idempotent; needs root for anything it installs.
 set -euo pipefail
@@ -15,6 +15,8 @@ command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/hashicorp/memberlist ] || need+=(golang-github-hashicorp-memberlist-dev)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
+# Hostile-job tests compile the shared objects a hostile job ships (a gconv module, an LD_PRELOAD).
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 # The dashboard's browser test drives Debian's Chromium (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 

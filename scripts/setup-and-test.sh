@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node >= 20.19 is required, found "+process.versions.node); process.exit(1) }'
+# Node 24 LTS (.node-version): the machine's when recent enough, else the pinned release fetched into
+# .node/ of this checkout (scripts/ensure-node.sh); everything below runs with it.
+NODE_BIN=$(bash scripts/ensure-node.sh)
+export PATH="$NODE_BIN:$PATH"
+echo "node $(node --version) ($NODE_BIN)"
 bash scripts/install-system-deps.sh
 
 PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')

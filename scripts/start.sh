@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node >= 20.19 is required, found "+process.versions.node); process.exit(1) }'
+# Node 24 LTS (.node-version): the machine's when recent enough, else the pinned release fetched into
+# .node/ of this checkout (scripts/ensure-node.sh); everything below runs with it.
+NODE_BIN=$(bash scripts/ensure-node.sh)
+export PATH="$NODE_BIN:$PATH"
 if ! command -v redis-server >/dev/null 2>&1 && [ -z "${EDGEFLEET_REDIS_URL:-}" ]; then
   echo "redis-server is not installed: sudo apt-get install redis-server (or set EDGEFLEET_REDIS_URL)" >&2
   exit 1

@@ -251,6 +251,60 @@ describe('compose files (docker-compose config)', () => {
     }
   });
 
+  it('compose.yaml refuses to start without IMAGE_PREFIX (no default registry path)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-compose-'));
+    try {
+      const env = join(dir, '.env');
+      writeFileSync(
+        env,
+        readFileSync(ENV_EXAMPLE, 'utf8')
+          .split('\n')
+          .filter((l) => !l.startsWith('IMAGE_PREFIX='))
+          .join('\n'),
+      );
+      const r = composeConfig([BASE], env);
+      expect(r.ok).toBe(false);
+      expect(r.output).toContain('set IMAGE_PREFIX in docker/.env');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compose.yaml: images pulled only when missing, L4T-specific executor tag, OOM priorities', () => {
+    // docker-compose 1.29 validates pull_policy but leaves it out of `config`: read the file itself.
+    const text = readFileSync(BASE, 'utf8');
+    expect(text.match(/^ {4}pull_policy: if_not_present$/gm)).toHaveLength(5);
+    for (const name of SERVICE_NAMES)
+      expect(base.services[name]?.image, name).toMatch(/^registry\.example\.com\/edgefleet\//);
+    expect(base.services['job-executor']?.image).toMatch(/:latest-l4t-r36\.4$/);
+    const oom = (s: string) =>
+      (base.services[s] as ComposeService & { oom_score_adj?: number }).oom_score_adj;
+    expect(oom('redis')).toBeLessThan(oom('gossip-membership') ?? 0);
+    expect(oom('gossip-membership')).toBeLessThan(0);
+    expect(oom('job-executor')).toBeGreaterThan(0);
+  });
+
+  it('compose.yaml: Redis leaves room for an AOF rewrite (mem_limit >= 2 x maxmemory + 16 MB)', () => {
+    const redis = base.services.redis as ComposeService;
+    const mb = (v: string | number | undefined) => {
+      const m = /^(\d+)\s*(mb|m)?$/i.exec(String(v ?? ''));
+      if (!m) throw new Error(`cannot read a size from ${v}`);
+      return m[2] ? Number(m[1]) : Number(m[1]) / 1024 / 1024;
+    };
+    const max = mb(redis.environment?.REDIS_MAXMEMORY ?? undefined);
+    expect(mb(redis.mem_limit)).toBeGreaterThanOrEqual(2 * max + 16);
+  });
+
+  it('compose.yaml: only Redis (loopback, for host-networked gossip) and the job API are published', () => {
+    const published = Object.entries(base.services)
+      .filter(([, s]) => (s.ports ?? []).length > 0)
+      .map(([n]) => n)
+      .sort();
+    expect(published).toEqual(['job-receiver', 'redis']);
+    for (const name of published)
+      expect(JSON.stringify(base.services[name]?.ports), name).toContain('127.0.0.1');
+  });
+
   it('compose.yaml + compose.dev.yaml: fauxqs 1.9.2 with its init config, services wired to it', () => {
     const r = composeConfig([BASE, DEV]);
     if (!r.ok || !r.config) throw new Error(`compose.yaml + compose.dev.yaml do not validate:\n${r.output}`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The edgefleet command. Exit codes (errors.ts): 0 ok, 1 job did not succeed (--wait), 2 usage,
 // 3 not found, 4 node unreachable, 5 rejected, 6 other failure. Errors are one line on stderr.
+// First: refuses a Node.js older than the supported one (exit 2) before anything else loads.
+import './require-node.js';
 import { basename } from 'node:path';
 import type { Endpoints } from './api.js';
 import { type OptionSpec, parseArgs } from './args.js';
@@ -199,11 +201,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   members: {
-    usage: 'edgefleet members',
-    summary: 'the cluster: state, role, address, load, device, live GPU/temperature/RAM, last change',
-    options: {},
-    run: async (_p, _o, ctx) => {
-      const rows = await members(ctx.ep);
+    usage: 'edgefleet members [--all]',
+    summary:
+      'the cluster: state, role, address, load, device, live GPU/temperature/RAM, last change (--all: also departed nodes, and who declared them)',
+    options: { all: { value: false } },
+    run: async (_p, o, ctx) => {
+      const all = o.all === true;
+      const rows = await members(ctx.ep, all);
       ctx.print(rows, () =>
         table(rows as unknown as Record<string, string>[], [
           'name',
@@ -214,6 +218,7 @@ const COMMANDS: Record<string, Command> = {
           'device',
           'hw',
           'lastChange',
+          ...(all ? ['declaredBy'] : []),
         ]),
       );
       return EXIT.ok;
@@ -341,9 +346,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 const invokedAs = basename(process.argv[1] ?? '');
-// The AWS SDK warns on every Node 20 start that its releases after January 2027 need Node 22; the
-// pinned SDK works on 20, and the README says so once instead of every command's stderr.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 if (invokedAs === 'main.js' || invokedAs === 'edgefleet') {
   main(process.argv.slice(2), process.env).then((code) => {
     process.exitCode = code;

@@ -14,6 +14,37 @@ let deadPort: number;
 let apiUrl: string;
 const server = createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
+  if (req.url === '/v1/members') {
+    res.end(
+      JSON.stringify({
+        self: 'jet-1',
+        health: 0,
+        members: [
+          {
+            name: 'jet-1',
+            ip: '10.0.0.1',
+            port: 8000,
+            state: 'alive',
+            meta: null,
+            lastChange: '2026-12-01T10:00:00.000Z',
+            self: true,
+          },
+          {
+            name: 'jet-7',
+            ip: '10.0.0.7',
+            port: 8000,
+            state: 'dead',
+            meta: null,
+            lastChange: '2026-12-01T03:00:00.000Z',
+            self: false,
+            gone: true,
+            declaredBy: 'jet-2',
+          },
+        ],
+      }),
+    );
+    return;
+  }
   if (req.url?.startsWith('/v1/jobs/missing')) {
     res.statusCode = 404;
     res.end(JSON.stringify({ error: { code: 'JOB_NOT_FOUND', message: 'no job missing' } }));
@@ -52,6 +83,20 @@ function cli(
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
 
 describe('edgefleet CLI', () => {
+  it('members hides departed nodes; --all lists them with when and by whom they were declared', async () => {
+    const plain = await cli(['members', '--members-api', apiUrl]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/jet-1\s+alive/);
+    expect(plain.stdout).not.toMatch(/jet-7/);
+    const all = await cli(['members', '--all', '--members-api', apiUrl]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/DECLAREDBY/);
+    // Load, device and live facts: "-" (a departed node reports none).
+    expect(all.stdout).toMatch(
+      /jet-7\s+dead\s+-\s+10\.0\.0\.7:8000\s+-\s+-\s+-\s+2026-12-01T03:00:00\.000Z\s+jet-2/,
+    );
+  });
+
   it('prints help for every command', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);

@@ -1,3 +1,4 @@
+export * from './departed-members.js';
 export * from './job-message.js';
 export * from './job-record.js';
 export * from './job-state.js';

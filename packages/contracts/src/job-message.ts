@@ -70,6 +70,8 @@ export const JobLimits = z
       .min(16)
       .max(1024 * 1024)
       .optional(),
+    /** The job needs the device's CUDA GPU: a device without one rejects it at intake (GPU_UNAVAILABLE). */
+    gpu: z.boolean().optional(),
   })
   .strict();
 export type JobLimits = z.infer<typeof JobLimits>;

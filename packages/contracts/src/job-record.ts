@@ -30,6 +30,8 @@ export const JobRecord = z.object({
   /** Executions started (incremented on each entry into DOWNLOADING). */
   attempt: z.number().int().min(0).default(0),
   cancelRequested: z.boolean().default(false),
+  /** Since when (ms since the epoch) the job waits out an outage (S3, webhook); absent when it does not. */
+  waitingSince: z.number().int().optional(),
   /** The node that holds the job. */
   node: z.string().optional(),
   /** How the job arrived: sqs, http, replay. */
@@ -50,7 +52,7 @@ export type JobRecord = z.infer<typeof JobRecord>;
  * Fields of the record hash that are not plain strings, and how they are stored: numbers as decimal
  * strings, booleans as '1'/'0', objects as JSON. Everything else is a plain string.
  */
-const NUMERIC = new Set(['createdAt', 'updatedAt', 'attempt']);
+const NUMERIC = new Set(['createdAt', 'updatedAt', 'attempt', 'waitingSince']);
 const BOOLEAN = new Set(['cancelRequested']);
 const JSON_FIELDS = new Set(['message']);
 

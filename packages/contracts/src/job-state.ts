@@ -69,9 +69,12 @@ export const REASON_CODES = [
   'UNSAFE_PATH',
   'BUCKET_NOT_ALLOWED',
   'WEBHOOK_NOT_ALLOWED',
+  // The two signature codes name a refused body (HTTP 403, logs, metrics) and are never recorded on a
+  // job: an unauthenticated body's jobId is not trusted (job-receiver src/core/intake.ts).
   'SIGNATURE_MISSING',
   'SIGNATURE_INVALID',
   'MESSAGE_TOO_LARGE',
+  'GPU_UNAVAILABLE',
   // cancel
   'CANCELED_BY_REQUEST',
   // executor: inputs and workspace (FAILED)

@@ -25,6 +25,8 @@ export interface RedisNames {
   controlChannel: string;
   /** Hash with the device's load, written by the executor, read by gossip-membership. */
   deviceLoad: string;
+  /** String: gossip-membership's record of departed members (DepartedState JSON). */
+  departedMembers: string;
   /** The job record hash (state, times, reason, message…). */
   jobKey(jobId: string): string;
   /** The job record's history: a list of JSON HistoryEntry, oldest first. */
@@ -42,6 +44,7 @@ export function redisNames(prefix: string = DEFAULT_REDIS_PREFIX): RedisNames {
     jobIndex: `${prefix}:jobs:index`,
     controlChannel: `${prefix}:control`,
     deviceLoad: `${prefix}:device:load`,
+    departedMembers: `${prefix}:gossip:departed`,
     jobKey: (id) => `${prefix}:job:${id}`,
     historyKey: (id) => `${prefix}:job:${id}:history`,
     logTailKey: (id) => `${prefix}:job:${id}:log`,

@@ -2,6 +2,7 @@
 // `EDGEFLEET_` + SCREAMING_SNAKE env names (`redisUrl` → `EDGEFLEET_REDIS_URL`). The schema is the only
 // place a setting is declared; `loadEnvConfig` reads, coerces, applies defaults and, on failure, throws
 // one ConfigError that names every bad variable. Never call it at import time: main.ts calls it.
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export const ENV_PREFIX = 'EDGEFLEET_';
@@ -66,34 +67,79 @@ export const env = {
 
 type Shape = Record<string, z.ZodType>;
 
+/** Variables that hold secrets: never echoed in errors, may come from a file, never a placeholder. */
+export const isSecretVariable = (name: string): boolean => /SECRET|TOKEN|PASSWORD|KEY/.test(name);
+
+/**
+ * The placeholder values shipped examples use (docker/.env.example: `change-me-to-openssl-rand-hex-32`):
+ * a device started with one would run with a secret every reader of the repository knows.
+ */
+export const isPlaceholderSecret = (value: string): boolean => /change[-_ ]?me|replace[-_ ]?me/i.test(value);
+
 /**
  * Reads `schema`'s keys from `source` (default process.env) and validates them. Unset and empty
- * variables are both "not set", so a default applies.
+ * variables are both "not set", so a default applies. A secret variable (isSecretVariable) may instead
+ * name a file in `<NAME>_FILE` (compose `secrets:`, mounted under /run/secrets): its content, without
+ * one trailing newline, is the value; setting both is an error. A secret with a placeholder value is
+ * refused.
  */
 export function loadEnvConfig<S extends Shape>(
   schema: z.ZodObject<S>,
   source: Record<string, string | undefined> = process.env,
   prefix = ENV_PREFIX,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
 ): z.infer<z.ZodObject<S>> {
   const raw: Record<string, string> = {};
+  const problems: { variable: string; message: string; value?: string }[] = [];
   for (const key of Object.keys(schema.shape)) {
-    const value = source[envName(key, prefix)];
+    const name = envName(key, prefix);
+    let value = source[name];
+    const file = isSecretVariable(name) ? source[`${name}_FILE`] : undefined;
+    if (file !== undefined && file !== '') {
+      if (value !== undefined && value !== '') {
+        problems.push({ variable: `${name}_FILE`, message: `set ${name} or ${name}_FILE, not both` });
+        continue;
+      }
+      try {
+        value = readFile(file).replace(/\r?\n$/, '');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        problems.push({ variable: `${name}_FILE`, message: `cannot read ${file} (${code})` });
+        continue;
+      }
+      if (value === '') {
+        problems.push({ variable: `${name}_FILE`, message: `${file} is empty` });
+        continue;
+      }
+    }
+    if (value !== undefined && value !== '' && isSecretVariable(name) && isPlaceholderSecret(value)) {
+      problems.push({
+        variable: name,
+        message: 'a placeholder value: set a real secret (openssl rand -hex 32)',
+      });
+      continue;
+    }
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(
-    parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
-      const variable = key ? envName(key, prefix) : '(config)';
-      const value = raw[key];
-      const message =
-        issue.code === 'invalid_type' && value === undefined ? 'required but not set' : issue.message;
-      return value !== undefined && !/SECRET|TOKEN|PASSWORD|KEY/.test(variable)
-        ? { variable, message, value }
-        : { variable, message };
-    }),
-  );
+  if (parsed.success && problems.length === 0) return parsed.data;
+  const seen = new Set(problems.map((p) => p.variable.replace(/_FILE$/, '')));
+  throw new ConfigError([
+    ...problems,
+    ...(parsed.success ? [] : parsed.error.issues)
+      .map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        const variable = key ? envName(key, prefix) : '(config)';
+        const value = raw[key];
+        const message =
+          issue.code === 'invalid_type' && value === undefined ? 'required but not set' : issue.message;
+        return value !== undefined && !isSecretVariable(variable)
+          ? { variable, message, value }
+          : { variable, message };
+      })
+      // A variable already refused above is not also reported as missing.
+      .filter((p) => !seen.has(p.variable)),
+  ]);
 }
 
 /** Settings every service has. Spread into a service's schema. */

@@ -8,7 +8,7 @@ import { SERVICE } from './config.js';
 import type { KeyringAdmin } from './keyring-admin.js';
 import { registerKeyringRoutes } from './keyring-routes.js';
 import { membersBody } from './member-json.js';
-import type { MemberInfo, MembershipView } from './membership-view.js';
+import type { MemberInfo, MemberState, MembershipView } from './membership-view.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -20,6 +20,15 @@ export interface AppDeps {
   view: () => MembershipView | undefined;
   /** The runtime keyring API (/v1/keyring*); absent = no such routes. Undefined until started (503). */
   keyring?: () => KeyringAdmin | undefined;
+}
+
+const STATES: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left']);
+
+/** `?state=` → the set of states (undefined = all), null when a value is not a state. */
+function parseStates(raw: string | undefined): ReadonlySet<MemberState> | undefined | null {
+  if (raw === undefined || raw === '') return undefined;
+  const list = raw.split(',').map((s) => s.trim());
+  return list.every((s) => STATES.has(s)) ? new Set(list as MemberState[]) : null;
 }
 
 /** Legacy member object: memberlist's Node fields the Go program marshalled. */
@@ -66,10 +75,16 @@ export function buildApp(deps: AppDeps): HttpApp {
     return { Name: 'Health Score', Score: v.health() };
   });
 
-  app.get('/v1/members', async (_req, reply) => {
+  // ?state=dead,left (any of alive, suspect, dead, left) keeps only members in those states.
+  app.get<{ Querystring: { state?: string } }>('/v1/members', async (req, reply) => {
+    const states = parseStates(req.query.state);
+    if (states === null)
+      return reply
+        .status(400)
+        .send(errorBody('BAD_STATE', 'state: expected a comma-separated list of alive, suspect, dead, left'));
     const v = viewOr503(reply);
     if (!v) return reply;
-    return membersBody(v);
+    return membersBody(v, states);
   });
 
   app.post('/v1/leave', { preHandler: http.requireToken }, async (_req, reply) => {

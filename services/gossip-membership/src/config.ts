@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
 import { combineKeySources } from './protocol/key-parse.js';
 import { LABEL_MAX_BYTES } from './protocol/label.js';
@@ -146,6 +147,24 @@ export const ConfigSchema = z.object({
    * --skip-inbound-label-check): only while a running cluster moves on or off a label.
    */
   gossipSkipInboundLabelCheck: env.bool().default(false),
+  /**
+   * How long a node that died or left stays listed after the member table reaped it (departed
+   * record, src/departed/). Go duration text ("24h", "90s", "1h30m"); "0" = only what the member
+   * table holds, as memberlist does.
+   */
+  gossipDeadRetention: z
+    .string()
+    .transform((v, ctx) => {
+      const ms = parseDurationMs(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 24h, 90s, 1h30m or 0' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(24 * 3_600_000),
+  /** Keep the departed record in this file instead of the device's Redis (devices without Redis). */
+  gossipDepartedFile: z.string().trim().min(1).optional(),
   /** While no seed of --members answers, the join is retried this often, in ms. */
   joinRetryMs: env.int(100, 600_000).default(5_000),
   /** On SIGTERM, how long to wait for the leave to spread before closing, in ms. */

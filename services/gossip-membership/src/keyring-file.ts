@@ -7,10 +7,7 @@
 //   - a file that does not exist yet is created from --key / --key-text (primary first);
 //   - every change made through the keyring API rewrites it atomically (write a temporary file in
 //     the same directory, fsync, rename over the old one, fsync the directory), mode 0600.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readTextFile, writeFileAtomic } from './atomic-file.js';
 import {
   combineKeySources,
   formatKeyringFile,
@@ -20,43 +17,11 @@ import {
 } from './protocol/key-parse.js';
 
 /** The file's text, or undefined when it does not exist. */
-export async function readKeyringFile(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
+export const readKeyringFile = (path: string): Promise<string | undefined> => readTextFile(path);
 
 /** Replaces the file with `keys` (primary first) so that a crash leaves the old or the new file, whole. */
-export async function writeKeyringFile(path: string, keys: readonly Uint8Array[]): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await file.writeFile(formatKeyringFile(keys), 'utf8');
-    await file.sync();
-  } catch (err) {
-    await file.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await file.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const dir = await open(dirname(path), constants.O_RDONLY);
-  try {
-    await dir.sync();
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
-  } finally {
-    await dir.close();
-  }
-}
+export const writeKeyringFile = (path: string, keys: readonly Uint8Array[]): Promise<void> =>
+  writeFileAtomic(path, formatKeyringFile(keys), 0o600);
 
 export type StartupKeys = KeysParse & {
   /** The file must be created with these keys (it did not exist). */

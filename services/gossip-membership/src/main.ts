@@ -22,6 +22,9 @@ import { readDefaultRoutes } from './advertise-routes.js';
 import { buildApp } from './app.js';
 import { type Config, HelpRequested, loadConfig, SERVICE, usageText } from './config.js';
 import { registerDashboard } from './dashboard-server/index.js';
+import { DepartedMembers } from './departed/departed-members.js';
+import { fileDepartedStore, redisDepartedStore } from './departed/departed-store.js';
+import { withDeparted } from './departed/departed-view.js';
 import { KeyringAdmin } from './keyring-admin.js';
 import { readKeyringFile, startupKeys, writeKeyringFile } from './keyring-file.js';
 import { detectDeviceLabels } from './meta/device-labels.js';
@@ -132,6 +135,17 @@ async function start(config: Config): Promise<void> {
     minIntervalMs: config.metaMinIntervalMs,
     logger,
   });
+  const departed = new DepartedMembers({
+    selfName: config.nodeName ?? hostname(),
+    retentionMs: config.gossipDeadRetention,
+    store: config.gossipDepartedFile
+      ? fileDepartedStore(config.gossipDepartedFile)
+      : redisDepartedStore(redis, redisNames(config.redisPrefix).departedMembers),
+    logger,
+    registry,
+    active: (name) => ['alive', 'suspect'].includes(driver?.engine.node(name)?.state ?? ''),
+  });
+  void departed.load();
   const protocol = profileConfig(config.profile);
   const keyring = await loadKeyring(config, logger);
   const keyringFile = config.keyringFile;
@@ -158,20 +172,26 @@ async function start(config: Config): Promise<void> {
     logger,
     meta: refresher.initialMeta(),
     metrics,
+    delegate: {
+      localState: () => departed.localState(),
+      mergeRemoteState: (b) => departed.mergeRemoteState(b),
+      notify: (e) => departed.notify(e),
+    },
   });
   const gossip = driver;
+  const view = withDeparted(gossip, departed);
   legacyLine(`Local member ${gossip.advertise.ip}:${gossip.advertise.port}`);
 
   const { app, requireToken } = buildApp({
     logger,
     host: config.httpHost,
     registry,
-    view: () => gossip,
+    view: () => view,
     keyring: () => keyringAdmin,
     checks: [{ name: 'redis', check: () => redisReachable(redis) }],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
-  registerDashboard(app, { view: () => gossip, events: gossip, jobApiUrl: config.jobApiUrl, requireToken });
+  registerDashboard(app, { view: () => view, events: gossip, jobApiUrl: config.jobApiUrl, requireToken });
   // The legacy line goes out before fastify's own "Server listening" JSON line; a failed listen
   // exits the process anyway.
   legacyLine(`Listening on :${config.port}`);
@@ -204,6 +224,7 @@ async function start(config: Config): Promise<void> {
       { name: 'tegrastats', close: () => sampler.stop() },
       { name: 'http', close: () => app.close() },
       { name: 'gossip', close: () => gossip.close() },
+      { name: 'departed', close: () => departed.close() },
       { name: 'redis', close: () => closeRedis(redis) },
     ],
   });

@@ -26,6 +26,10 @@ export interface MemberJson {
   /** ISO time of the last state change. */
   lastChange: string;
   self: boolean;
+  /** Reaped from the member table, shown from the departed record (lastChange = when declared). */
+  gone?: true;
+  /** Who declared it dead (itself for a leave), when known. */
+  declaredBy?: string;
 }
 
 export function memberJson(m: MemberInfo, selfName: string): MemberJson {
@@ -38,6 +42,8 @@ export function memberJson(m: MemberInfo, selfName: string): MemberJson {
     ...metaJson(m.meta),
     lastChange: new Date(m.stateChangeMs).toISOString(),
     self: m.name === selfName,
+    ...(m.gone ? { gone: true as const } : {}),
+    ...(m.declaredBy !== undefined ? { declaredBy: m.declaredBy } : {}),
   };
 }
 
@@ -48,7 +54,10 @@ export interface MembersBody {
   members: MemberJson[];
 }
 
-export function membersBody(view: MembershipView): MembersBody {
+/** The body of GET /v1/members; `states` keeps only members in those states. */
+export function membersBody(view: MembershipView, states?: ReadonlySet<MemberInfo['state']>): MembersBody {
   const self = view.self().name;
-  return { self, health: view.health(), members: view.members().map((m) => memberJson(m, self)) };
+  const all = view.members();
+  const members = states === undefined ? all : all.filter((m) => states.has(m.state));
+  return { self, health: view.health(), members: members.map((m) => memberJson(m, self)) };
 }

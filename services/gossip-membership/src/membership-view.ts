@@ -13,8 +13,12 @@ export interface MemberInfo {
   incarnation: number;
   /** Raw meta bytes as gossiped (null when the node sent none). */
   meta: Uint8Array | null;
-  /** Wall-clock time of the last state change, ms since the epoch. */
+  /** Wall-clock time of the last state change, ms since the epoch (for a departed node: when it was declared). */
   stateChangeMs: number;
+  /** Dead or left and already reaped from the member table: shown from the departed record. */
+  gone?: boolean;
+  /** Who declared it dead (or itself, for a leave), when known. */
+  declaredBy?: string;
 }
 
 export interface MembershipView {

@@ -125,6 +125,28 @@ describe('/v1', () => {
     expect(body.members[3]).toMatchObject({ meta: null, metaRaw: 'base64:/wA=' });
   });
 
+  it('GET /v1/members?state= keeps the members in those states; a bad state is a 400', async () => {
+    const app = make({ view: fakeView() });
+    const res = await app.inject({ method: 'GET', url: '/v1/members?state=dead,left' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().members.map((m: { name: string }) => m.name)).toEqual(['d', 'e']);
+    const bad = await app.inject({ method: 'GET', url: '/v1/members?state=gone' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('BAD_STATE');
+  });
+
+  it('shows departed members reaped from the table: /members Dead, /v1/members gone with declarer', async () => {
+    const base = fakeView();
+    const reaped = member('x', 'dead', { ip: '127.0.0.9', gone: true, declaredBy: 'go-1' });
+    const view = { ...base, members: () => [...base.members(), reaped] };
+    const app = make({ view });
+    const legacy = (await app.inject({ method: 'GET', url: '/members' })).json();
+    expect(legacy.Dead.map((m: { Name: string }) => m.Name)).toEqual(['d', 'e', 'x']);
+    const v1 = (await app.inject({ method: 'GET', url: '/v1/members?state=dead' })).json();
+    expect(v1.members[1]).toMatchObject({ name: 'x', state: 'dead', gone: true, declaredBy: 'go-1' });
+    expect(v1.members[0].gone).toBeUndefined();
+  });
+
   it('POST /v1/leave leaves on loopback without a token', async () => {
     const view = fakeView();
     const res = await make({ view }).inject({ method: 'POST', url: '/v1/leave' });

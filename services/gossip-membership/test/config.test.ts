@@ -204,6 +204,17 @@ describe('gossip label', () => {
     );
   });
 
+  it('reads the dead retention as a Go duration (default 24 h, 0 = as memberlist) and names it when unparsable', () => {
+    expect(loadConfig({}, []).gossipDeadRetention).toBe(24 * 3_600_000);
+    expect(loadConfig({ EDGEFLEET_GOSSIP_DEAD_RETENTION: '0' }, []).gossipDeadRetention).toBe(0);
+    expect(loadConfig({ EDGEFLEET_GOSSIP_DEAD_RETENTION: '1h30m' }, []).gossipDeadRetention).toBe(5_400_000);
+    expect(loadConfig({ EDGEFLEET_GOSSIP_DEAD_RETENTION: '250ms' }, []).gossipDeadRetention).toBe(250);
+    for (const bad of ['a day', '-1h', '24', '1d', '1h 30m'])
+      expect(fails({ EDGEFLEET_GOSSIP_DEAD_RETENTION: bad })).toMatch(
+        /EDGEFLEET_GOSSIP_DEAD_RETENTION: expected a duration/,
+      );
+  });
+
   it('lists both flags in the usage text with their variables', () => {
     expect(usageText()).toMatch(/-label name\n.*env EDGEFLEET_GOSSIP_LABEL/);
     expect(usageText()).toMatch(/-skip-inbound-label-check\n.*EDGEFLEET_GOSSIP_SKIP_INBOUND_LABEL_CHECK/);

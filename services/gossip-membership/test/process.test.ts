@@ -80,6 +80,13 @@ describe('gossip-membership process', () => {
     expect(p.output()).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses an unparsable dead retention, naming the variable, exit 2', async () => {
+    const p = startServiceProcess(entry, { env: { EDGEFLEET_GOSSIP_DEAD_RETENTION: 'forever' } });
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toMatch(/EDGEFLEET_GOSSIP_DEAD_RETENTION: expected a duration/);
+    expect(p.output()).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses a label over 255 bytes from the environment, naming the variable, exit 2', async () => {
     const p = startServiceProcess(entry, { env: { EDGEFLEET_GOSSIP_LABEL: 'é'.repeat(128) } });
     expect(await p.exited).toBe(2);

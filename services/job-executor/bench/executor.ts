@@ -82,6 +82,7 @@ const settings: ExecutorSettings = {
   maxInputFiles: 1000,
   minFreeDiskBytes: 0,
   downloadConcurrency: 4,
+  downloadOutageSeconds: 1800,
   pythonBin: '/usr/bin/python3',
   defaultTimeoutSeconds: 120,
   defaultInstallTimeoutSeconds: 300,

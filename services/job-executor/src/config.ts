@@ -31,6 +31,11 @@ export const ConfigSchema = z.object({
   maxInputFiles: env.int(1, 10_000_000).default(10_000),
   /** Free bytes that must remain on the data disk after the inputs are downloaded (default 1 GiB). */
   minFreeDiskBytes: env.number(0).default(1024 * MiB),
+  /**
+   * Seconds the downloads of a job may go without progress while S3 is unreachable, overloaded or
+   * timing out (retried with capped exponential backoff and jitter) before the job ends DOWNLOAD_FAILED.
+   */
+  downloadOutageSeconds: env.int(1, 7 * 24 * 3600).default(1800),
   /** Files downloaded at once per job. */
   downloadConcurrency: env.int(1, 64).default(4),
   /** Force path-style S3 URLs; default: on when AWS_ENDPOINT_URL is set (emulators, MinIO). */
@@ -39,6 +44,13 @@ export const ConfigSchema = z.object({
   // --- the run --------------------------------------------------------------------------------------
   /** Unprivileged user the job runs as (created by scripts/install-system-deps.sh). Ignored when not root. */
   jobUser: z.string().min(1).default('edgefleet-job'),
+  /** Folder holding the device nodes (GPU nodes are looked for under it: nvmap, nvhost-*, nvgpu/, dri/). */
+  deviceRoot: z.string().min(1).default('/dev'),
+  /**
+   * Groups job processes get besides those owning the GPU device nodes found at start (names or gids,
+   * comma-separated). Jobs get exactly these supplementary groups and no others; root's group never.
+   */
+  jobDeviceGroups: env.list().default([]),
   /** Python that creates job virtualenvs (must be readable by the job user). */
   pythonBin: z.string().min(1).default('/usr/bin/python3'),
   /** Run timeout when the job gives none, in seconds. */

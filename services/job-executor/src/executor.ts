@@ -25,12 +25,15 @@ import {
 import {
   ack,
   acked,
+  type BackoffPolicy,
   deadLetter,
   errorFields,
   type HandlerOutcome,
   retry,
   type StreamEntry,
   transitionJob,
+  type Waiting,
+  waitOutOutage,
 } from '@edgefleet/service-kit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -52,6 +55,8 @@ import type { EnvironmentManager } from './env/types.js';
 export const BY = 'job-executor';
 /** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */
 export const HANDED_OFF = 'executorHandedOffAt';
+/** Record field: since when the job waits out an outage (ms since the epoch); absent when it does not. */
+export const WAITING_SINCE = 'waitingSince';
 
 export interface ExecutorSettings {
   dataDir: string;
@@ -61,6 +66,8 @@ export interface ExecutorSettings {
   maxInputFiles: number;
   minFreeDiskBytes: number;
   downloadConcurrency: number;
+  /** Seconds a download may go without progress through an S3 outage before DOWNLOAD_FAILED. */
+  downloadOutageSeconds: number;
   pythonBin: string;
   defaultTimeoutSeconds: number;
   defaultInstallTimeoutSeconds: number;
@@ -71,6 +78,8 @@ export interface ExecutorSettings {
   maxLogBytes: number;
   logTailMaxEntries: number;
   jobEnvPassthrough: readonly string[];
+  /** Supplementary groups of job processes (adapters/job-groups.ts); default none. */
+  jobGroups?: readonly number[];
   /** Concurrency of the device: uid matching of stray processes is safe only at 1. */
   concurrency: number;
 }
@@ -89,6 +98,10 @@ export interface ExecutorDeps {
   serviceEnv: Record<string, string | undefined>;
   onRunningChange?: (running: number) => void;
   now?: () => number;
+  /** Random source of the outage backoff's jitter, [0, 1). */
+  random?: () => number;
+  /** Backoff while waiting out an outage (default service-kit's OUTAGE_BACKOFF). */
+  outageBackoff?: BackoffPolicy;
 }
 
 type Step = { ok: true } | { ok: false; outcome: Outcome };
@@ -99,6 +112,16 @@ const stop = (state: TerminalState, reason: ReasonCode, detail: string): Step =>
 const CANCELED: Outcome = { state: 'CANCELED', reason: 'CANCELED_BY_REQUEST', detail: 'canceled by request' };
 
 class HandBack extends Error {}
+
+/** KEYS[1] record; ARGV[1] the state it must be in; ARGV[2..] field/value pairs, none = stop waiting. */
+const SHOW_WAITING = `
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+if #ARGV > 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+else
+  redis.call('HDEL', KEYS[1], 'waitingSince', 'detail')
+end
+return 1`;
 
 export class JobExecutor {
   private readonly active = new Map<string, AbortController>();
@@ -150,6 +173,30 @@ export class JobExecutor {
   private async cancelRequested(jobId: string, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted && signal.reason === 'cancel') return true;
     return (await this.d.redis.hget(this.d.names.jobKey(jobId), 'cancelRequested')) === '1';
+  }
+
+  /**
+   * Shows on the record that the job waits out an outage (`detail`, `waitingSince`), or that it no
+   * longer waits (`null`). Written only while the record is still in `state`, so a record that moved
+   * on (canceled, swept) is never touched.
+   */
+  private async showWaiting(jobId: string, state: JobState, w: Waiting | null, log: Logger): Promise<void> {
+    if (w) log.warn({ failures: w.failures, retryInMs: w.retryInMs, err: w.detail }, 'waiting out an outage');
+    else log.info('outage over: progressing again');
+    const fields = w
+      ? [
+          'detail',
+          `waiting for S3 since ${new Date(w.since).toISOString()} (${w.failures} failed tries, next in ${Math.ceil(w.retryInMs / 1000)} s, gives up at ${new Date(w.deadlineAt).toISOString()} without progress): ${w.detail}`.slice(
+            0,
+            4096,
+          ),
+          'waitingSince',
+          String(w.since),
+        ]
+      : [];
+    await this.d.redis
+      .eval(SHOW_WAITING, 1, this.d.names.jobKey(jobId), state, ...fields)
+      .catch((e) => log.warn({ err: errorFields(e) }, 'could not show the wait on the record'));
   }
 
   /** The StreamConsumer handler. */
@@ -232,6 +279,7 @@ export class JobExecutor {
       },
       xadd: [{ stream: this.d.names.resultsStream, fields: encodeEntry(result), maxLen: 100_000 }],
       xack: [{ stream: this.d.names.jobsStream, group: GROUPS.executor, ids: [entry.id] }],
+      unset: [WAITING_SINCE],
     });
     if (r.ok) {
       log.info(
@@ -306,7 +354,7 @@ export class JobExecutor {
         await move('DOWNLOADING', {
           incrAttempt: true,
           set: { node: this.d.node },
-          unset: [HANDED_OFF, 'exitCode'],
+          unset: [HANDED_OFF, 'exitCode', WAITING_SINCE],
           ...(decision.rerun
             ? {
                 reason: 'EXECUTOR_CRASHED',
@@ -329,23 +377,44 @@ export class JobExecutor {
         const short = diskShortfall(await freeDiskBytes(s.dataDir), 0, s.minFreeDiskBytes);
         if (short) return stop('FAILED', 'DISK_FULL', short);
         const planLimits = { maxFiles: s.maxInputFiles, maxBytes: s.maxInputBytes };
-        const listed = await listInputs(this.d.s3, message.inputs, {
-          allowedBuckets: s.allowedBuckets,
-          limits: planLimits,
+        // Files verified by an earlier try of this attempt are not fetched again after an outage.
+        const done = new Set<string>();
+        const fetched = await waitOutOutage({
+          budgetMs: s.downloadOutageSeconds * 1000,
           signal: ac.signal,
+          now: this.now,
+          ...(this.d.random ? { random: this.d.random } : {}),
+          ...(this.d.outageBackoff ? { policy: this.d.outageBackoff } : {}),
+          onWaiting: (w) => this.showWaiting(jobId, 'DOWNLOADING', w, log),
+          attempt: async (progress) => {
+            const listed = await listInputs(this.d.s3, message.inputs, {
+              allowedBuckets: s.allowedBuckets,
+              limits: planLimits,
+              signal: ac.signal,
+            });
+            if (!listed.ok) return listed;
+            const plan = planWorkspace(listed.inputs, planLimits);
+            if (!plan.ok) return { ok: false as const, code: plan.code, detail: plan.detail };
+            const short2 = diskShortfall(await freeDiskBytes(s.dataDir), plan.totalBytes, s.minFreeDiskBytes);
+            if (short2) return { ok: false as const, code: 'DISK_FULL' as const, detail: short2 };
+            return downloadFiles(this.d.s3, plan.files, {
+              workDir: dirs.work,
+              partialDir: dirs.partial,
+              concurrency: s.downloadConcurrency,
+              signal: ac.signal,
+              done,
+              onProgress: progress,
+            });
+          },
         });
-        if (!listed.ok) return stop('FAILED', listed.code, listed.detail);
-        const plan = planWorkspace(listed.inputs, planLimits);
-        if (!plan.ok) return stop('FAILED', plan.code, plan.detail);
-        const short2 = diskShortfall(await freeDiskBytes(s.dataDir), plan.totalBytes, s.minFreeDiskBytes);
-        if (short2) return stop('FAILED', 'DISK_FULL', short2);
-        const dl = await downloadFiles(this.d.s3, plan.files, {
-          workDir: dirs.work,
-          partialDir: dirs.partial,
-          concurrency: s.downloadConcurrency,
-          signal: ac.signal,
-        });
-        if (!dl.ok) return stop('FAILED', dl.code, dl.detail);
+        if (!fetched.ok)
+          return stop(
+            'FAILED',
+            'exhausted' in fetched ? 'DOWNLOAD_FAILED' : fetched.code,
+            'exhausted' in fetched
+              ? `S3 unreachable, EDGEFLEET_DOWNLOAD_OUTAGE_SECONDS=${s.downloadOutageSeconds} spent: ${fetched.detail}`
+              : fetched.detail,
+          );
         const entry = await lstat(join(dirs.work, message.code.entrypoint)).catch(() => null);
         if (!entry?.isFile())
           return stop(
@@ -466,7 +535,12 @@ export class JobExecutor {
           passthrough: s.jobEnvPassthrough,
           jobEnv: message.env,
         }),
-        ...(user ? { user: { uid: user.uid, gid: user.gid }, matchUid: s.concurrency === 1 } : {}),
+        ...(user
+          ? {
+              user: { uid: user.uid, gid: user.gid, groups: s.jobGroups ?? [] },
+              matchUid: s.concurrency === 1,
+            }
+          : {}),
         nproc: s.maxProcesses,
         ...(s.memoryLimitMode === 'rlimit' && limits.memoryBytes
           ? { addressSpaceBytes: limits.memoryBytes }

@@ -15,15 +15,19 @@ import {
   nodeNameOf,
   redisReachable,
   runService,
+  StartRefused,
   StreamConsumer,
 } from '@edgefleet/service-kit';
 import { detectCgroups } from './adapters/cgroup.js';
 import { startControlSubscriber } from './adapters/control-subscriber.js';
 import { startDeviceLoad } from './adapters/device-load.js';
+import { resolveJobGroups } from './adapters/job-groups.js';
 import { resolveJobUser } from './adapters/job-user.js';
+import { foreignUidProcesses } from './adapters/proc-scan.js';
 import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
+import { jobUserInUse } from './core/start-checks.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
@@ -44,6 +48,15 @@ async function start(config: Config): Promise<void> {
     memoryLimitMode = 'cgroup';
   }
   const jobUser = await resolveJobUser(config.jobUser);
+  // Whatever runs as the job user now is someone else's (our leftovers were just killed).
+  if (jobUser.dedicated) {
+    const inUse = jobUserInUse(jobUser, foreignUidProcesses(jobUser.uid));
+    if (inUse) throw new StartRefused(inUse);
+  }
+  const groups = await resolveJobGroups({ devRoot: config.deviceRoot, extra: config.jobDeviceGroups });
+  if (!groups.ok) throw Object.assign(new Error(groups.problem), { code: 'JOB_GROUPS_INVALID' });
+  if (groups.skipped.length)
+    logger.warn({ nodes: groups.skipped }, "GPU device nodes owned by root's group: not opened for jobs");
   const cgroups = await detectCgroups(config.cgroupRoot ? { root: config.cgroupRoot } : {});
   logger.info(
     {
@@ -51,6 +64,7 @@ async function start(config: Config): Promise<void> {
       dedicatedUser: jobUser.dedicated,
       cgroups: cgroups.summary,
       memoryLimitMode,
+      jobGroups: groups.sources,
     },
     jobUser.dedicated ? 'jobs run as their own user' : 'not root: jobs run as this service user',
   );
@@ -63,6 +77,9 @@ async function start(config: Config): Promise<void> {
   });
   const s3 = new S3Client({
     forcePathStyle: config.s3ForcePathStyle ?? Boolean(process.env.AWS_ENDPOINT_URL),
+    // A link that swallows packets must fail as an outage (retried within the outage budget), not
+    // hang a download forever: connect within 10 s, no socket silent for more than 60 s.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   });
   // pip may run a package's own build code (setup.py): as the job user when jobs have one.
   const buildUser = config.envBuildAsJobUser && jobUser.dedicated ? jobUser : undefined;
@@ -79,7 +96,7 @@ async function start(config: Config): Promise<void> {
     logger: logger.child({ component: 'device-load' }),
   });
   const executor = new JobExecutor({
-    settings: { ...config, dataDir, memoryLimitMode },
+    settings: { ...config, dataDir, memoryLimitMode, jobGroups: groups.gids },
     redis,
     names,
     s3,

@@ -62,7 +62,11 @@ export function outcomeResponse(o: IntakeOutcome): { status: number; body: unkno
     case 'already-terminal':
       return { status: 409, body: { jobId: o.jobId, outcome: 'already-terminal', state: o.state } };
     case 'unusable':
-      return { status: 400, body: errorBody(o.code, o.detail) };
+      // A body whose signature failed claims nothing (no record, no notification): 403.
+      return {
+        status: o.code === 'SIGNATURE_MISSING' || o.code === 'SIGNATURE_INVALID' ? 403 : 400,
+        body: errorBody(o.code, o.detail),
+      };
   }
 }
 

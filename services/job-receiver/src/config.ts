@@ -42,6 +42,14 @@ export const ConfigSchema = z
      * The uploader reads the same variable and never calls any other host.
      */
     webhookAllowedHosts: env.list().pipe(z.array(WebhookHostEntry)).default([]),
+    /**
+     * Whether this device has a CUDA GPU, for jobs with `limits.gpu` (rejected with GPU_UNAVAILABLE on
+     * a device without one). Unset: detected at start (GPU device nodes, the L4T release file, the
+     * NVIDIA driver).
+     */
+    gpu: env.bool().optional(),
+    /** Folder holding the device nodes, searched for GPU nodes when EDGEFLEET_GPU is unset. */
+    deviceRoot: z.string().min(1).default('/dev'),
     /** Reject job and cancel messages that are not signed with signingSecret. */
     requireSignature: env.bool().default(false),
     /** Fleet secret for HMAC-SHA256 signatures of message bodies (at least 32 characters). */

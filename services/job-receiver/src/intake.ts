@@ -13,7 +13,7 @@ export type IntakeOutcome =
   | { kind: 'canceled'; jobId: string; before: boolean }
   | { kind: 'cancel-requested'; jobId: string; state: JobState }
   | { kind: 'already-terminal'; jobId: string; state: JobState }
-  | { kind: 'unusable'; code: ReasonCode; detail: string; bodyHash: string };
+  | { kind: 'unusable'; code: ReasonCode; detail: string; bodyHash: string; claimedJobId?: string };
 
 export interface IntakeSettings {
   store: JobStore;
@@ -100,10 +100,17 @@ export class Intake {
             bodyHash: d.bodyHash,
             bytes: d.bytes,
             source: input.source,
+            ...(d.claimedJobId ? { claimedJobId: d.claimedJobId } : {}),
           },
           'message without a usable jobId: left to the dead-letter policy',
         );
-        return { kind: 'unusable', code: d.code, detail: d.detail, bodyHash: d.bodyHash };
+        return {
+          kind: 'unusable',
+          code: d.code,
+          detail: d.detail,
+          bodyHash: d.bodyHash,
+          ...(d.claimedJobId ? { claimedJobId: d.claimedJobId } : {}),
+        };
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createRedis,
+  detectGpuFact,
   errorFields,
   installShutdown,
   nodeNameOf,
@@ -59,6 +60,12 @@ async function start(config: Config): Promise<void> {
   if (config.allowedBuckets.length === 0)
     logger.warn('EDGEFLEET_ALLOWED_BUCKETS is empty: jobs may name any bucket');
 
+  const gpu = await detectGpuFact({ override: config.gpu, devRoot: config.deviceRoot });
+  logger.info(
+    { gpu: gpu.gpu, because: gpu.because },
+    gpu.gpu ? 'GPU present' : 'no GPU: jobs needing one are rejected',
+  );
+
   const intake = new Intake({
     store,
     logger,
@@ -68,6 +75,7 @@ async function start(config: Config): Promise<void> {
       webhookAllowedHosts: config.webhookAllowedHosts,
       requireSignature: config.requireSignature,
       signingSecret: config.signingSecret,
+      gpu: { present: gpu.gpu, because: gpu.because },
     },
   });
 

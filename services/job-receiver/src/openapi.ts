@@ -80,6 +80,9 @@ export function buildOpenApi(version: string): Json {
             },
             '400': error('Not JSON, or no usable jobId (nothing recorded)'),
             '401': unauthorized,
+            '403': error(
+              'Signature missing or wrong while signatures are required (SIGNATURE_MISSING, SIGNATURE_INVALID): nothing recorded under the jobId the body names',
+            ),
             '413': error('Body too large'),
             '415': error('Content-Type is not application/json'),
             '422': {

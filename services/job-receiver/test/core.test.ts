@@ -41,12 +41,13 @@ describe('decideIntake', () => {
     expect(decideIntake(body, `sha256=${signBody(body, SECRET)}`, signedPolicy).kind).toBe('job');
   });
 
-  it('rejects a wrong signature even when signatures are optional', () => {
+  it('refuses a wrong signature even when signatures are optional, without claiming the jobId', () => {
     const body = JSON.stringify(jobMessage('ok-3'));
     const policy = { ...DEFAULT_POLICY, signingSecret: SECRET };
     expect(decideIntake(body, 'a'.repeat(64), policy)).toMatchObject({
-      kind: 'reject',
+      kind: 'unusable',
       code: 'SIGNATURE_INVALID',
+      claimedJobId: 'ok-3',
     });
     expect(decideIntake(body, undefined, policy).kind).toBe('job');
   });

@@ -13,7 +13,7 @@ export interface CorpusCase {
   /** Signatures required for this case. */
   signed?: boolean;
   code: ReasonCode;
-  /** The jobId the rejection is recorded under; absent = unusable (no jobId). */
+  /** The jobId the rejection is recorded under; absent = unusable (no jobId, or a signature failure). */
   jobId?: string;
 }
 
@@ -134,7 +134,6 @@ export function malformedCorpus(idPrefix: string): CorpusCase[] {
       body: job(21),
       signed: true,
       code: 'SIGNATURE_MISSING',
-      jobId: id(21),
     },
     {
       name: 'bad signature',
@@ -142,7 +141,6 @@ export function malformedCorpus(idPrefix: string): CorpusCase[] {
       signed: true,
       signature: 'f'.repeat(64),
       code: 'SIGNATURE_INVALID',
-      jobId: id(22),
     },
     {
       name: 'signature not hex',
@@ -150,7 +148,6 @@ export function malformedCorpus(idPrefix: string): CorpusCase[] {
       signed: true,
       signature: 'not-a-signature',
       code: 'SIGNATURE_INVALID',
-      jobId: id(23),
     },
     {
       name: 'signature of another body',
@@ -158,14 +155,12 @@ export function malformedCorpus(idPrefix: string): CorpusCase[] {
       signed: true,
       signature: signBody(job(99), SECRET),
       code: 'SIGNATURE_INVALID',
-      jobId: id(24),
     },
     {
       name: 'unsigned cancel while required',
       body: JSON.stringify({ version: 1, kind: 'cancel', jobId: id(25) }),
       signed: true,
       code: 'SIGNATURE_MISSING',
-      jobId: id(25),
     },
     { name: 'unsigned garbage while required', body: 'garbage', signed: true, code: 'SIGNATURE_MISSING' },
   ];

@@ -258,7 +258,25 @@ describe('job API', () => {
       (await post(app, '/v1/jobs', body, { 'x-edgefleet-signature': signBody(body, SECRET) })).statusCode,
     ).toBe(202);
     const unsigned = await post(app, '/v1/jobs', JSON.stringify(jobMessage(unique('sig'))));
-    expect([unsigned.statusCode, unsigned.json().reason]).toEqual([422, 'SIGNATURE_MISSING']);
+    expect([unsigned.statusCode, unsigned.json().error.code]).toEqual([403, 'SIGNATURE_MISSING']);
+    await app.close();
+  });
+
+  it('an unsigned or wrongly signed body claims nothing: the signed job with the same id is then queued', async () => {
+    const { app, store } = api({ requireSignature: true });
+    const id = unique('claim');
+    const forged = JSON.stringify(jobMessage(id, { env: { FORGED: '1' } }));
+    const unsigned = await post(app, '/v1/jobs', forged);
+    expect([unsigned.statusCode, unsigned.json().error.code]).toEqual([403, 'SIGNATURE_MISSING']);
+    const wrong = await post(app, '/v1/jobs', forged, { 'x-edgefleet-signature': 'a'.repeat(64) });
+    expect([wrong.statusCode, wrong.json().error.code]).toEqual([403, 'SIGNATURE_INVALID']);
+    const cancel = JSON.stringify({ version: 1, kind: 'cancel', jobId: id });
+    expect((await post(app, '/v1/jobs', cancel)).statusCode).toBe(403);
+    expect(await store.get(id)).toBeNull();
+    const body = JSON.stringify(jobMessage(id));
+    const signed = await post(app, '/v1/jobs', body, { 'x-edgefleet-signature': signBody(body, SECRET) });
+    expect([signed.statusCode, signed.json().outcome]).toEqual([202, 'queued']);
+    expect((await store.get(id))?.message?.env).toEqual({});
     await app.close();
   });
 

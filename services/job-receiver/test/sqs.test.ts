@@ -198,6 +198,52 @@ describe('rejections', () => {
   });
 });
 
+describe('signatures required', () => {
+  it('an unsigned message claims no job id: unsigned, forged and unsigned-cancel first, then the signed job with the same id is queued and its message deleted; the others go to the DLQ', async () => {
+    const dlq = queue();
+    const q = queue({
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${dlq.name}`,
+        maxReceiveCount: 1,
+      }),
+    });
+    const id = unique('claimed');
+    // Whoever can write to the queue sends these first, naming the id of a real job.
+    const forged = JSON.stringify(jobMessage(id, { env: { FORGED: '1' } }));
+    await send(sqs, q.url, forged);
+    await send(sqs, q.url, forged, 'b'.repeat(64));
+    await send(sqs, q.url, JSON.stringify({ version: 1, kind: 'cancel', jobId: id }));
+    const r = receiver({ queueUrls: [q.url], policy: { requireSignature: true, signingSecret: SECRET } });
+    await eventually(async () => (await queueCounts(emu, dlq.name)).ready === 3, {
+      timeoutMs: 15_000,
+      what: 'the three unauthenticated messages in the DLQ',
+    });
+    // Nothing recorded or announced under the claimed id.
+    expect(await record(r, id)).toBeNull();
+    expect(await resultsInStream(redis, r.names)).toEqual([]);
+    const refused = sink.lines.filter(
+      (l) =>
+        l.claimedJobId === id && l.msg === 'message without a usable jobId: left to the dead-letter policy',
+    );
+    expect(refused.map((l) => l.code).sort()).toEqual([
+      'SIGNATURE_INVALID',
+      'SIGNATURE_MISSING',
+      'SIGNATURE_MISSING',
+    ]);
+    // The real job, signed, arrives afterwards: queued as itself, its message deleted.
+    const body = JSON.stringify(jobMessage(id));
+    await send(sqs, q.url, body, signBody(body, SECRET));
+    await eventually(async () => (await record(r, id))?.state === 'QUEUED', { what: 'signed job queued' });
+    await eventually(
+      async () => (await queueCounts(emu, q.name)).ready + (await queueCounts(emu, q.name)).inflight === 0,
+      { what: 'signed message deleted' },
+    );
+    const entries = await jobsInStream(redis, r.names);
+    expect(entries.map((e) => [e.jobId, e.message.env])).toEqual([[id, {}]]);
+    expect((await queueCounts(emu, dlq.name)).ready).toBe(3);
+  });
+});
+
 describe('cancel', () => {
   it('before the job arrives: a CANCELED record; the later job message is deleted and never queued', async () => {
     const q = queue();

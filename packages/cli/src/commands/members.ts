@@ -12,6 +12,8 @@ export interface MemberRow {
   /** Live tegrastats facts, e.g. "GPU 73% 61.1°C MAXN RAM 5874/7620 MiB"; "-" when the node reports none. */
   hw: string;
   lastChange: string;
+  /** Who declared it dead (itself for a leave); '-' for members not departed. */
+  declaredBy: string;
 }
 
 type Hw = { gpuPct?: number; tempC?: number; power?: string; ramMiB?: number; ramTotalMiB?: number };
@@ -48,11 +50,18 @@ interface V1Member {
   port?: number;
   meta?: { role?: string; load?: { running?: number; queued?: number }; labels?: Labels; hw?: Hw } | null;
   lastChange?: number | string;
+  /** Reaped from the member table, listed from the node's departed record. */
+  gone?: boolean;
+  declaredBy?: string;
 }
 
-export async function members(ep: Endpoints): Promise<MemberRow[]> {
+/**
+ * The members the node's protocol table holds; with `all`, also the departed nodes it still
+ * remembers (dead or left, reaped from the table, kept for EDGEFLEET_GOSSIP_DEAD_RETENTION).
+ */
+export async function members(ep: Endpoints, all = false): Promise<MemberRow[]> {
   const body = await call<{ members?: V1Member[] } | V1Member[]>(ep.membersApi, 'v1/members');
-  const list = Array.isArray(body) ? body : (body.members ?? []);
+  const list = (Array.isArray(body) ? body : (body.members ?? [])).filter((m) => all || !m.gone);
   return list.map((m) => ({
     name: m.name ?? m.Name ?? '?',
     state: m.state ?? '?',
@@ -62,6 +71,7 @@ export async function members(ep: Endpoints): Promise<MemberRow[]> {
     device: deviceText(m.meta?.labels),
     hw: hwText(m.meta?.hw),
     lastChange: m.lastChange ? new Date(m.lastChange).toISOString() : '-',
+    declaredBy: m.declaredBy ?? '-',
   }));
 }
 

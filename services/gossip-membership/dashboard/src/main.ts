@@ -4,6 +4,7 @@
 import './style.css';
 import { byId, setBanner } from './dom.js';
 import { refreshTimes, renderFleet, summary } from './fleet.js';
+import { renderGone } from './gone.js';
 import { startJobs } from './jobs.js';
 import { createLogs } from './logs.js';
 import type { Member, MembersBody } from './types.js';
@@ -19,8 +20,16 @@ let health: number | undefined;
 const jobs = startJobs(createLogs());
 
 function render(): void {
-  renderFleet(tiles, tbody, members.values(), Date.now());
-  byId('summary').textContent = summary(members.values(), health);
+  const all = [...members.values()];
+  const fleet = all.filter((m) => !m.gone);
+  renderFleet(tiles, tbody, fleet, Date.now());
+  byId('summary').textContent = summary(fleet, health);
+  renderGone(
+    byId('gone'),
+    byId('gone-members').querySelector('tbody') as HTMLElement,
+    all.filter((m) => m.gone),
+    Date.now(),
+  );
 }
 
 function setLive(state: 'live' | 'connecting' | 'lost'): void {

@@ -18,6 +18,10 @@ export interface Member {
   /** ISO time of the last state change. */
   lastChange: string;
   self: boolean;
+  /** Reaped from the member table, listed from the node's departed record (lastChange = when declared). */
+  gone?: boolean;
+  /** Who declared it dead (itself for a leave), when known. */
+  declaredBy?: string;
   /** Set by this page when the node was reaped from the member table (it stays shown as last seen). */
   forgotten?: boolean;
 }

@@ -31,7 +31,7 @@ export interface MemberFeedOptions {
 
 /** What identifies a visible change of a member (lastChange alone is re-derived from two clocks each read and jitters by a millisecond). */
 const changeKey = (m: MemberJson) =>
-  JSON.stringify([m.state, m.incarnation, m.ip, m.port, m.meta, m.metaRaw ?? null, m.self]);
+  JSON.stringify([m.state, m.incarnation, m.ip, m.port, m.meta, m.metaRaw ?? null, m.self, m.gone ?? false]);
 
 export class MemberFeed {
   readonly #o: MemberFeedOptions;

@@ -60,7 +60,9 @@ export type MemberView = Readonly<NodeRecord>;
  * - conflict: an alive message for a known name came from another address and was ignored.
  */
 export type MemberEvent =
-  | { kind: 'join' | 'update' | 'alive' | 'suspect' | 'dead' | 'left'; node: MemberView }
+  | { kind: 'join' | 'update' | 'alive' | 'suspect'; node: MemberView }
+  /** `by`: the dead message's From (who declared it; the node itself for a leave). */
+  | { kind: 'dead' | 'left'; node: MemberView; by: string }
   | { kind: 'conflict'; node: MemberView; other: { addr: Uint8Array; port: number } };
 
 export interface MemberTableHooks {
@@ -333,7 +335,7 @@ export class MemberTable {
     state.incarnation = d.incarnation;
     state.state = d.node === d.from ? 'left' : 'dead';
     state.stateChange = now;
-    this.#hooks.event({ kind: state.state, node: snapshot(state) });
+    this.#hooks.event({ kind: state.state, node: snapshot(state), by: d.from });
   }
 
   // ---- refute --------------------------------------------------------------------------------

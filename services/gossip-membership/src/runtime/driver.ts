@@ -16,7 +16,7 @@ import type { DropReason, GossipMetrics } from '../metrics.js';
 import { type Address, ipString } from '../protocol/address.js';
 import type { ProtocolConfig } from '../protocol/config.js';
 import { Engine, type Ready, type StreamRequest } from '../protocol/engine.js';
-import type { MemberView } from '../protocol/members.js';
+import type { MemberEvent, MemberView } from '../protocol/members.js';
 import { createRng } from '../protocol/prng.js';
 import { bindGossipPort, type GossipPort } from '../transport/gossip-port.js';
 import type { Endpoint, Stream } from '../transport/interface.js';
@@ -40,6 +40,18 @@ export interface DriverOptions {
   leaveTimeoutMs?: number;
   /** Seed of the engine's random source (default: random). */
   seed?: number;
+  /** Application hooks (memberlist Delegate's LocalState/MergeRemoteState, and the member events). */
+  delegate?: DriverDelegate;
+}
+
+/** What memberlist's Delegate and EventDelegate give an application, as far as we use them. */
+export interface DriverDelegate {
+  /** User state sent in every push/pull (Delegate.LocalState). */
+  localState(join: boolean): Uint8Array;
+  /** A peer's user state, after its member states were merged (Delegate.MergeRemoteState). */
+  mergeRemoteState(state: Uint8Array, join: boolean): void;
+  /** The member events of one engine step, in order (EventDelegate). */
+  notify(events: readonly MemberEvent[]): void;
 }
 
 /** IP text → the 4-byte (IPv4) or 16-byte form memberlist carries in Addr fields. */
@@ -113,6 +125,9 @@ export class Driver implements MembershipView {
       meta: o.meta ?? null,
       ...(o.codec.sizeOf ? { sizeOf: o.codec.sizeOf } : {}),
       packetOverhead: o.codec.packetOverhead ?? 0,
+      ...(o.delegate
+        ? { localUserState: (join: boolean) => o.delegate?.localState(join) ?? new Uint8Array(0) }
+        : {}),
     });
     port.udp.onPacket((data, from) => this.#onPacket(data, from));
     port.udp.onSendError((err, to) =>
@@ -279,6 +294,15 @@ export class Driver implements MembershipView {
           { event: e.kind, node: e.node.name, incarnation: e.node.incarnation, ip: ipString(e.node.addr) },
           `member ${e.kind}`,
         );
+    }
+    const delegate = this.#o.delegate;
+    if (delegate !== undefined) {
+      try {
+        if (ready.events.length > 0) delegate.notify(ready.events);
+        for (const u of ready.remoteUserStates) delegate.mergeRemoteState(u.userState, u.join);
+      } catch (err) {
+        this.#log.error({ err: { message: (err as Error).message } }, 'delegate failed');
+      }
     }
     for (const p of ready.probes)
       metrics?.probes.inc({ result: p.ok ? (p.via === 'tcp' ? 'tcp' : 'ack') : 'failed' });

@@ -3,12 +3,27 @@
 // an allowlisted environment; limits; stdout/stderr to capped files plus a live tail; a timeout and a
 // cancel that stop EVERY process of the job (SIGTERM, grace, SIGKILL); a typed result.
 //
-// The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER spec` as itself (root). The
-// launcher writes its own pid into the job's cgroups, sets RLIMIT_NPROC (and RLIMIT_AS in rlimit mode),
-// drops supplementary groups, setgid/setuid to the job user, and execs the venv's python. So the
-// limits and the cgroup hold from the first instruction of user code, with no race between spawn
-// and join. (Node cannot set rlimits or cgroups for a child itself.)
+// The launcher: the service spawns `/usr/bin/python3 -I -S -c LAUNCHER` as itself (root) and writes the
+// launch spec (JSON) to its stdin. The launcher writes its own pid into the job's cgroups, sets
+// RLIMIT_NPROC (and RLIMIT_AS in rlimit mode), replaces its supplementary groups with the spec's list
+// (exactly the groups owning the GPU device nodes, none by default), setgid/setuid to the job user,
+// and execs the venv's python. So the limits and the cgroup hold from the first instruction of user
+// code, with no race between spawn and join. (Node cannot set rlimits or cgroups for a child itself.)
 //
+// Environment, by design: the root part of the launch runs with ROOT_ENV, a fixed minimal environment
+// the job cannot touch; the job's environment travels in the spec (stdin, so it is never in a
+// world-readable /proc/<pid>/cmdline) and is applied only by the final execve, after setgroups/
+// setgid/setuid. So nothing a job names in `env` is read while the process is root:
+//   - glibc (GCONV_PATH, LOCPATH, LC_*/LANG, TZ/TZDIR, HOSTALIASES, RES_OPTIONS, LOCALDOMAIN, NLSPATH,
+//     MALLOC_*/GLIBC_TUNABLES) and the dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, LD_*):
+//     the root python starts with ROOT_ENV only, and LC_ALL=C keeps it on glibc's built-in C locale
+//     (no locale file, no gconv module is loaded: glibc's wcsmbs/wcsmbsload.c uses the static C
+//     converters for it);
+//   - Python (PYTHON*): -I ignores every PYTHON* variable and the user site, -S skips site.py.
+// The exec'd job python reads them all, as the job user, inside its cgroup: that is the job's own
+// business. The install phase (env/run-process.ts) is spawned by libuv, which likewise does
+// setgroups/setgid/setuid in the child and passes the environment only to execve (uv_spawn's
+// uv__process_child_init), and that environment is pip-env.ts's allowlist, never the job's `env`.
 // Output cap: each of stdout and stderr keeps its first `maxLogBytes` bytes; a job that writes more is
 // stopped (OUTPUT_LIMIT). Stopping rather than discarding keeps a runaway job from burning the device's
 // CPU and the live tail, and the kept head of the log usually shows what went wrong.
@@ -26,7 +41,10 @@ import { scanProcesses } from './proc-scan.js';
 
 const LAUNCHER = `
 import json, os, resource, sys
-s = json.loads(sys.argv[1])
+s = json.loads(sys.stdin.buffer.read())
+fd = os.open("/dev/null", os.O_RDONLY)
+os.dup2(fd, 0)
+os.close(fd)
 for p in s["procs"]:
     with open(p, "w") as f:
         f.write(str(os.getpid()))
@@ -36,12 +54,21 @@ if s.get("as"):
     resource.setrlimit(resource.RLIMIT_AS, (s["as"], s["as"]))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 if s.get("uid") is not None:
-    os.setgroups([])
+    os.setgroups(s.get("groups") or [])
     os.setgid(s["gid"])
     os.setuid(s["uid"])
 os.umask(0o022)
-os.execv(s["argv"][0], s["argv"])
+os.execve(s["argv"][0], s["argv"], s["env"])
 `;
+
+/**
+ * The whole environment of the root part of the launch (see the header): nothing from the job and
+ * nothing from the service. LC_ALL=C: glibc's built-in locale (no locale or gconv file is opened).
+ */
+export const ROOT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  LC_ALL: 'C',
+});
 
 export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
 
@@ -54,7 +81,7 @@ export interface RunSpec {
   cwd: string;
   env: Record<string, string>;
   /** Job user to switch to; undefined = run as the service's own user. */
-  user?: { uid: number; gid: number };
+  user?: { uid: number; gid: number; groups?: readonly number[] };
   /** Also treat every process of `user.uid` as the job's (safe only when the user runs one job at a time). */
   matchUid?: boolean;
   nproc: number;
@@ -167,7 +194,9 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     as: spec.addressSpaceBytes ?? null,
     uid: spec.user ? spec.user.uid : null,
     gid: spec.user ? spec.user.gid : null,
+    groups: spec.user?.groups ?? [],
     argv: spec.argv,
+    env: spec.env,
   };
   const target: KillTarget = {
     jobId: spec.jobId,
@@ -184,12 +213,15 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     stderr: Promise.resolve(),
   };
 
-  const child = spawn(spec.launcherPython, ['-I', '-S', '-c', LAUNCHER, JSON.stringify(launcherSpec)], {
+  const child = spawn(spec.launcherPython, ['-I', '-S', '-c', LAUNCHER], {
     cwd: spec.cwd,
-    env: spec.env,
+    env: { ...ROOT_ENV },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // A launcher that dies before reading its spec closes the pipe: EPIPE is its exit, reported below.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(JSON.stringify(launcherSpec));
   const spawnError = new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
   if (child.pid) {
     target.pgid = child.pid;

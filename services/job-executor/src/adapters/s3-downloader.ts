@@ -4,7 +4,8 @@
 // Each file is one GetObject whose Body is piped (with backpressure, so memory stays at a few stream
 // buffers per file whatever the size) through a sha256/size meter into a new file opened
 // O_CREAT|O_EXCL|O_NOFOLLOW in `.partial/`, then renamed to its target. At most `concurrency` files
-// are in flight. The first failure aborts the rest. Buckets outside the allowlist are refused before
+// are in flight. The first permanent failure aborts the rest; after a transient one (an outage) the
+// files in flight finish and no new one starts, so the next try resumes from what was verified. Buckets outside the allowlist are refused before
 // any request. Every failure is a value with a reason code.
 import { createHash, randomBytes } from 'node:crypto';
 import { rename } from 'node:fs/promises';
@@ -13,10 +14,12 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type JobInput, parseS3Uri, type ReasonCode } from '@edgefleet/contracts';
+import { isTransientError } from '@edgefleet/service-kit';
 import type { ListedInput, PlanLimits, PlannedFile } from '../core/workspace-plan.js';
 import { createExclusive, mkdirNoFollow } from './job-folder.js';
 
-export type DownloadFailure = { ok: false; code: ReasonCode; detail: string };
+/** `transient`: S3 was unreachable or overloaded; the same request may succeed later (fetch-inputs.ts). */
+export type DownloadFailure = { ok: false; code: ReasonCode; detail: string; transient?: boolean };
 
 const fail = (code: ReasonCode, detail: string): DownloadFailure => ({ ok: false, code, detail });
 
@@ -32,7 +35,8 @@ function classify(e: unknown, what: string): DownloadFailure {
   if (name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket')
     return fail('INPUT_NOT_FOUND', `${what}: ${name}`);
   if ((e as Error)?.name === 'AbortError') return fail('CANCELED_BY_REQUEST', `${what}: aborted`);
-  return fail('DOWNLOAD_FAILED', `${what}: ${name}: ${(e as Error)?.message ?? String(e)}`.slice(0, 500));
+  const f = fail('DOWNLOAD_FAILED', `${what}: ${name}: ${(e as Error)?.message ?? String(e)}`.slice(0, 500));
+  return isTransientError(e) ? { ...f, transient: true } : f;
 }
 
 /** Lists every input. Stops paging as soon as the file count is over the limit. */
@@ -91,6 +95,11 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Bytes written so far (for tests and metrics). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Targets already downloaded and verified (by an earlier try of this attempt): skipped. Each file
+   * verified and renamed into place by this call is added.
+   */
+  done?: Set<string>;
 }
 
 /** Downloads every planned file. Resolves ok only when every file is in place and verified. */
@@ -109,13 +118,18 @@ export async function downloadFiles(
     while (!failure && !inner.signal.aborted) {
       const f = files[next++];
       if (!f) return;
+      if (o.done?.has(f.target)) continue;
       const r = await downloadOne(s3, f, o, inner.signal, (n) => {
         bytes += n;
         o.onProgress?.(bytes);
       });
-      if (!r.ok && !failure) {
+      const first = failure as DownloadFailure | undefined;
+      if (r.ok) o.done?.add(f.target);
+      else if (!first || (first.transient && !r.transient)) {
         failure = r;
-        inner.abort();
+        // A permanent failure ends the job: stop the rest. After a transient one, files in flight
+        // finish (and stay verified for the next try); no new file starts.
+        if (!r.transient) inner.abort();
       }
     }
   };
@@ -161,7 +175,9 @@ async function downloadOne(
     } finally {
       await fh.close().catch(() => undefined);
     }
-    if (size !== f.size) return fail('DOWNLOAD_FAILED', `${what}: got ${size} bytes, listed ${f.size}`);
+    // Fewer bytes than listed: the connection ended early (an outage), worth another try.
+    if (size !== f.size)
+      return { ...fail('DOWNLOAD_FAILED', `${what}: got ${size} bytes, listed ${f.size}`), transient: true };
     if (f.sha256) {
       const got = hash.digest('hex');
       if (got !== f.sha256) return fail('CHECKSUM_MISMATCH', `${what}: sha256 ${got}, expected ${f.sha256}`);

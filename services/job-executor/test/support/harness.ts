@@ -40,7 +40,7 @@ import { scanProcesses } from '../../src/adapters/proc-scan.js';
 import { RunStateStore } from '../../src/adapters/run-state.js';
 import { createEnvironmentManager } from '../../src/env/index.js';
 import type { EnvironmentManager } from '../../src/env/types.js';
-import { BY, type ExecutorSettings, JobExecutor } from '../../src/executor.js';
+import { BY, type ExecutorDeps, type ExecutorSettings, JobExecutor } from '../../src/executor.js';
 
 export const BUCKET = 'edgefleet-inputs';
 export const FOREIGN_BUCKET = 'someone-elses';
@@ -68,6 +68,7 @@ export const defaultSettings = (dataDir: string): ExecutorSettings => ({
   maxInputFiles: 100,
   minFreeDiskBytes: 0,
   downloadConcurrency: 4,
+  downloadOutageSeconds: 60,
   pythonBin: '/usr/bin/python3',
   defaultTimeoutSeconds: 60,
   defaultInstallTimeoutSeconds: 120,
@@ -118,6 +119,8 @@ export async function startHarness(o: {
   serviceEnv?: Record<string, string>;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
+  /** Extra executor dependencies (clock, random source, outage backoff). */
+  deps?: Pick<ExecutorDeps, 'random' | 'outageBackoff' | 'now'>;
 }): Promise<Harness> {
   ensureUser(o.user);
   const redisServer = await startRedisServer(o.redisPassword ? { password: o.redisPassword } : {});
@@ -154,6 +157,7 @@ export async function startHarness(o: {
     runState: new RunStateStore(dataDir),
     logger,
     node: 'test-node',
+    ...o.deps,
     serviceEnv: {
       ...process.env,
       AWS_SECRET_ACCESS_KEY: 'very-secret-aws',

@@ -3,9 +3,14 @@
 // Order of checks: size and JSON (contracts' parseSqsBody, which also reads the jobId when it can),
 // then the signature when one is required or offered (nothing in an unsigned body is trusted, so a
 // signature failure wins over any schema problem), then the schema result, then the device's policy
-// (bucket and webhook allowlists). A failure with a usable jobId becomes `reject` (the record goes to
+// (bucket allowlist, a GPU for `limits.gpu`, webhook allowlist). A failure with a usable jobId becomes `reject` (the record goes to
 // REJECTED and the server is notified); without one it is `unusable` (logged by hash, counted, left
 // to the queue's dead-letter policy).
+//
+// A body that fails the signature check is always `unusable`, whatever jobId it names: that id is only
+// a claim by whoever could write to the queue. Recording REJECTED under it would make the real, signed
+// job with that id a duplicate (deleted from SQS, never run), and notifying it would tell the server a
+// lie about a job it sent. The claimed id is kept for the log line only (`claimedJobId`).
 import {
   type CancelMessage,
   type JobMessage,
@@ -25,13 +30,23 @@ export interface IntakePolicy {
   webhookAllowedHosts: readonly string[];
   requireSignature: boolean;
   signingSecret?: string | undefined;
+  /** This device has a CUDA GPU (service-kit's detectGpuFact); undefined = not checked. */
+  gpu?: { present: boolean; because: string } | undefined;
 }
 
 export type IntakeDecision =
   | { kind: 'job'; message: JobMessage }
   | { kind: 'cancel'; message: CancelMessage }
   | { kind: 'reject'; jobId: string; code: ReasonCode; detail: string }
-  | { kind: 'unusable'; code: ReasonCode; detail: string; bodyHash: string; bytes: number };
+  | {
+      kind: 'unusable';
+      code: ReasonCode;
+      detail: string;
+      bodyHash: string;
+      bytes: number;
+      /** The jobId an unauthenticated body names: untrusted, for the log only. */
+      claimedJobId?: string;
+    };
 
 function failure(body: string, code: ReasonCode, detail: string, jobId: string | undefined): IntakeDecision {
   if (jobId) return { kind: 'reject', jobId, code, detail };
@@ -60,6 +75,11 @@ function policyProblem(
         detail: `bucket(s) not allowed on this device: ${foreign.join(', ')}`,
       };
   }
+  if (message.limits.gpu && policy.gpu && !policy.gpu.present)
+    return {
+      code: 'GPU_UNAVAILABLE',
+      detail: `the job needs a GPU and this device has none (${policy.gpu.because})`,
+    };
   const webhook = message.notify.webhook;
   if (webhook) {
     const url = new URL(webhook);
@@ -85,10 +105,18 @@ export function decideIntake(
   const secret = policy.signingSecret;
   if (policy.requireSignature || (secret && signature !== undefined)) {
     const check = secret ? verifySignature(body, signature, secret) : 'missing';
-    if (check === 'missing')
-      return failure(body, 'SIGNATURE_MISSING', 'signatures are required on this device', jobId);
-    if (check === 'invalid')
-      return failure(body, 'SIGNATURE_INVALID', 'the signature does not match the body', jobId);
+    if (check !== 'valid')
+      return {
+        kind: 'unusable',
+        code: check === 'missing' ? 'SIGNATURE_MISSING' : 'SIGNATURE_INVALID',
+        detail:
+          check === 'missing'
+            ? 'signatures are required on this device'
+            : 'the signature does not match the body',
+        bodyHash: bodyHash(body),
+        bytes: Buffer.byteLength(body, 'utf8'),
+        ...(jobId ? { claimedJobId: jobId } : {}),
+      };
   }
   if (!parsed.ok) return failure(body, parsed.code, parsed.detail, parsed.jobId);
   const message = parsed.message;
