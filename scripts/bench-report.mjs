@@ -32,6 +32,8 @@ const SECTIONS = [
   { id: 'gossip-sim', args: ['--filter', '@edgefleet/gossip-membership', 'bench:sim'] },
   { id: 'gossip-codec', args: ['--filter', '@edgefleet/gossip-membership', 'bench:codec'] },
   { id: 'chaos', args: ['--filter', '@edgefleet/cli', 'chaos', '--jobs', '300', '--write'] },
+  // The container test: stand-in bases, the four images built with podman, the stack up, one job.
+  { id: 'images', args: ['exec', 'vitest', 'run', '--config', 'docker/test/vitest.container.config.ts'] },
 ];
 
 const argv = process.argv.slice(2);

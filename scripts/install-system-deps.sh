@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and a local node need from the operating system (Debian/Ubuntu), when it is
 # missing: redis-server, Python 3 with venv support (the executor's environments), Go and HashiCorp
-# memberlist (the reference peer for gossip interop tests), a C compiler (hostile-job tests), docker-compose (compose file validation),
+# memberlist (the reference peer for gossip interop tests), a C compiler (hostile-job tests),
+# docker-compose (compose file validation), podman and what the container test needs,
 # Chromium (the dashboard's browser test),
 # and the unprivileged user that runs job code. Idempotent; needs root for anything it installs.
 set -euo pipefail
@@ -19,6 +20,15 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 # The dashboard's browser test drives Debian's Chromium (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The container test (docker/test/stack.container.ts): podman (Docker API for docker-compose, with
+# netavark/aardvark-dns for service names), buildah, debootstrap (stand-in base images), catatonit
+# (compose `init: true`), qemu-user-static (arm64 images under emulation).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+[ -x /usr/bin/catatonit ] || need+=(catatonit)
+[ -x /usr/lib/podman/aardvark-dns ] || [ -x /usr/libexec/podman/aardvark-dns ] || need+=(aardvark-dns)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: sets up a fresh machine and runs the whole suite.
 #   system packages (scripts/install-system-deps.sh) → pnpm (pinned) → dependencies (frozen lockfile)
-#   → build → typecheck → lint → tests (scripts/run-tests.mjs, which ends with "N passed, N failed").
+#   → build → typecheck → lint → tests (scripts/run-tests.mjs, which ends with "N passed, N failed")
+#   → with EDGEFLEET_CONTAINER_TEST=1, the container test (docker/test/stack.container.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +19,22 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || npm install -g "pnpm@$PNPM_VERSION"
 fi
 
-pnpm install --frozen-lockfile
-pnpm build
-pnpm typecheck
-pnpm lint
-node scripts/run-tests.mjs "$@"
+# Each step's time is printed (`step <name>: <s> s`), for the CI time budget.
+step() {
+  local name=$1 t0=$SECONDS
+  shift
+  "$@"
+  echo "step $name: $((SECONDS - t0)) s"
+}
+step install pnpm install --frozen-lockfile
+step build pnpm build
+step typecheck pnpm typecheck
+step lint pnpm lint
+step tests node scripts/run-tests.mjs "$@"
+# The container test (docker/test/stack.container.ts), its own serial step after the suite, when
+# EDGEFLEET_CONTAINER_TEST=1: stand-in bases, the images built with podman, the dev stack up with
+# docker-compose against podman's API, a job through it (docker/README.md "Build and run with podman").
+# Bounded: the test's own timeouts, and 75 min here.
+if [ "${EDGEFLEET_CONTAINER_TEST:-0}" = 1 ] && [ $# -eq 0 ]; then
+  step containers timeout --kill-after=60 4500 node_modules/.bin/vitest run --config docker/test/vitest.container.config.ts
+fi
