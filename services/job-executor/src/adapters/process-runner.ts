@@ -43,7 +43,8 @@ os.umask(0o022)
 os.execv(s["argv"][0], s["argv"])
 `;
 
-export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
+/** `disk`: the disk guard stopped the job (quota or device watermark; the executor says which). */
+export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
 
 export interface RunSpec {
   jobId: string;
@@ -220,8 +221,10 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   child.stderr?.on('data', capture('stderr', stderrFile));
 
   const timer = setTimeout(() => stop('timeout'), spec.timeoutMs);
-  const onAbort = () =>
-    stop((spec.signal?.reason as StopReason | undefined) === 'shutdown' ? 'shutdown' : 'cancel');
+  const onAbort = () => {
+    const why = spec.signal?.reason as StopReason | undefined;
+    stop(why === 'shutdown' || why === 'disk' ? why : 'cancel');
+  };
   if (spec.signal?.aborted) onAbort();
   spec.signal?.addEventListener('abort', onAbort, { once: true });
 
