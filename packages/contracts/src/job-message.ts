@@ -63,6 +63,16 @@ export const JobLimits = z
       .min(1)
       .max(24 * 3600)
       .optional(),
+    /**
+     * Bytes the job may write into its folder (output/ and its temp folder), in MiB (default: device
+     * setting). Enforced while it runs: above it the job ends FAILED with OUTPUT_LIMIT.
+     */
+    outputMiB: z
+      .number()
+      .int()
+      .min(1)
+      .max(16 * 1024 * 1024)
+      .optional(),
     /** Memory limit for the job's processes, in MiB (cgroup where available). */
     memoryMiB: z
       .number()

@@ -83,6 +83,8 @@ const settings: ExecutorSettings = {
   minFreeDiskBytes: 0,
   downloadConcurrency: 4,
   downloadOutageSeconds: 1800,
+  defaultOutputMiB: 10240,
+  diskCheckMs: 1000,
   pythonBin: '/usr/bin/python3',
   defaultTimeoutSeconds: 120,
   defaultInstallTimeoutSeconds: 300,

@@ -36,6 +36,16 @@ export const ConfigSchema = z.object({
    * timing out (retried with capped exponential backoff and jitter) before the job ends DOWNLOAD_FAILED.
    */
   downloadOutageSeconds: env.int(1, 7 * 24 * 3600).default(1800),
+  /**
+   * Bytes a job may write into its folder (output/ and its TMPDIR) when its message gives no
+   * limits.outputMiB, in MiB; above it the job ends OUTPUT_LIMIT (checked every EDGEFLEET_DISK_CHECK_MS).
+   */
+  defaultOutputMiB: env.int(1, 16 * 1024 * 1024).default(10 * 1024),
+  /**
+   * How often a running job's disk use and the disk's free space are checked, in ms: a job whose
+   * writes leave less than EDGEFLEET_MIN_FREE_DISK_BYTES free ends DISK_FULL.
+   */
+  diskCheckMs: env.int(50, 60_000).default(1000),
   /** Files downloaded at once per job. */
   downloadConcurrency: env.int(1, 64).default(4),
   /** Force path-style S3 URLs; default: on when AWS_ENDPOINT_URL is set (emulators, MinIO). */

@@ -9,7 +9,7 @@
 // after uploading output/ and logs/ (contracts' job-state.ts). Cancel (control channel or the
 // record's flag, checked between phases) and shutdown abort the job's AbortController; a shutdown
 // leaves the entry pending (`retry`) so the next start runs the job again as a new attempt.
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -41,6 +41,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type CgroupSupport, createJobCgroup, removeCgroupDirs } from './adapters/cgroup.js';
 import { freeDiskBytes } from './adapters/device-load.js';
+import { startDiskGuard } from './adapters/disk-guard.js';
 import { ensureResultFolders, jobDirsOf, prepareJobFolder } from './adapters/job-folder.js';
 import type { JobUser } from './adapters/job-user.js';
 import { createLogTail } from './adapters/log-tail.js';
@@ -76,6 +77,8 @@ export interface ExecutorSettings {
   memoryLimitMode: 'cgroup' | 'rlimit' | 'none';
   maxProcesses: number;
   maxLogBytes: number;
+  defaultOutputMiB: number;
+  diskCheckMs: number;
   logTailMaxEntries: number;
   jobEnvPassthrough: readonly string[];
   /** Supplementary groups of job processes (adapters/job-groups.ts); default none. */
@@ -519,6 +522,21 @@ export class JobExecutor {
         maxLen: s.logTailMaxEntries,
         logger: log,
       });
+      // The run stops on cancel/shutdown (the job's controller) or when the disk guard says so.
+      const runAbort = new AbortController();
+      const onJobAbort = () => runAbort.abort(ac.signal.reason);
+      if (ac.signal.aborted) onJobAbort();
+      ac.signal.addEventListener('abort', onJobAbort, { once: true });
+      const guard = startDiskGuard({
+        dataDir: s.dataDir,
+        folders: [dirs.output, dirs.tmp],
+        budget: { quotaBytes: limits.outputBytes, reserveBytes: s.minFreeDiskBytes },
+        intervalMs: s.diskCheckMs,
+        onVerdict: (v) => {
+          log.warn({ reason: v.reason, detail: v.detail }, 'disk budget exceeded: stopping the job');
+          runAbort.abort('disk');
+        },
+      });
       const result = await runJobProcess({
         jobId,
         launcherPython: s.pythonBin,
@@ -528,6 +546,7 @@ export class JobExecutor {
           jobId,
           jobDir: dirs.root,
           outputDir: dirs.output,
+          tmpDir: dirs.tmp,
           venvDir,
           user: this.d.jobUser.name,
           serviceEnv: this.d.serviceEnv,
@@ -552,13 +571,24 @@ export class JobExecutor {
         stderrPath: join(dirs.logs, 'stderr.log'),
         onOutput: (stream, chunk) => tail.write(stream, chunk),
         onSpawn: (pid) => this.d.runState.write({ ...stateRec, pgid: pid }),
-        signal: ac.signal,
+        signal: runAbort.signal,
         logger: log,
       });
       await tail.close();
       timings.runMs = result.durationMs;
+      guard.close();
+      ac.signal.removeEventListener('abort', onJobAbort);
       if (result.stoppedFor === 'shutdown') throw new HandBack();
-      const outcome = runOutcome(result, { timeoutMs: limits.timeoutMs, maxLogBytes: s.maxLogBytes });
+      let outcome = runOutcome(result, { timeoutMs: limits.timeoutMs, maxLogBytes: s.maxLogBytes });
+      // A job that filled the disk faster than the guard looks may have died of ENOSPC first: the
+      // disk, not its exit code, explains it.
+      const disk =
+        guard.verdict ??
+        (outcome.state === 'FAILED' && !result.stoppedFor ? await guard.check().catch(() => null) : null);
+      if (disk && (result.stoppedFor === 'disk' || !result.stoppedFor))
+        outcome = { state: 'FAILED', reason: disk.reason, detail: disk.detail };
+      // Temp files are never uploaded: give their space back now.
+      await rm(dirs.tmp, { recursive: true, force: true }).catch(() => undefined);
       return await this.finish(
         entry,
         state,

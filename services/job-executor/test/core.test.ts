@@ -1,5 +1,6 @@
 // The pure core: workspace planning, limits, outcomes, the phase machine and the job environment.
 import { describe, expect, it } from 'vitest';
+import { diskVerdict } from '../src/core/disk-budget.js';
 import { buildJobEnv } from '../src/core/job-env.js';
 import { diskShortfall, effectiveLimits } from '../src/core/limits.js';
 import { runOutcome } from '../src/core/outcome.js';
@@ -128,16 +129,30 @@ describe('planWorkspace', () => {
 
 describe('limits', () => {
   it('uses the job values, else the device defaults, in ms and bytes', () => {
-    const d = { defaultTimeoutSeconds: 60, defaultInstallTimeoutSeconds: 30, defaultMemoryMiB: 0 };
+    const d = {
+      defaultTimeoutSeconds: 60,
+      defaultInstallTimeoutSeconds: 30,
+      defaultMemoryMiB: 0,
+      defaultOutputMiB: 100,
+    };
     expect(effectiveLimits({}, d)).toEqual({
       timeoutMs: 60_000,
       installTimeoutMs: 30_000,
       memoryBytes: undefined,
+      outputBytes: 100 * 1024 * 1024,
     });
-    expect(effectiveLimits({ timeoutSeconds: 2, memoryMiB: 16 }, d)).toMatchObject({
+    expect(effectiveLimits({ timeoutSeconds: 2, memoryMiB: 16, outputMiB: 3 }, d)).toMatchObject({
       timeoutMs: 2000,
       memoryBytes: 16 * 1024 * 1024,
+      outputBytes: 3 * 1024 * 1024,
     });
+  });
+  it('a running job: over its quota → OUTPUT_LIMIT, below the device reserve → DISK_FULL', () => {
+    const b = { quotaBytes: 1000, reserveBytes: 500 };
+    expect(diskVerdict({ jobBytes: 1000, freeBytes: 500 }, b)).toBeNull();
+    expect(diskVerdict({ jobBytes: 1001, freeBytes: 10_000 }, b)?.reason).toBe('OUTPUT_LIMIT');
+    expect(diskVerdict({ jobBytes: 10, freeBytes: 499 }, b)?.reason).toBe('DISK_FULL');
+    expect(diskVerdict({ jobBytes: 2000, freeBytes: 0 }, b)?.reason).toBe('OUTPUT_LIMIT');
   });
   it('needs the inputs plus the reserve to be free', () => {
     expect(diskShortfall(100, 50, 50)).toBeNull();
@@ -195,6 +210,7 @@ describe('buildJobEnv', () => {
       jobId: 'j1',
       jobDir: '/d/jobs/j1',
       outputDir: '/d/jobs/j1/output',
+      tmpDir: '/d/jobs/j1/tmp',
       venvDir: '/v',
       user: 'edgefleet-job',
       serviceEnv: {
@@ -219,6 +235,9 @@ describe('buildJobEnv', () => {
       PYTHONUNBUFFERED: '1',
       EDGEFLEET_JOB_ID: 'j1',
       EDGEFLEET_OUTPUT_DIR: '/d/jobs/j1/output',
+      TMPDIR: '/d/jobs/j1/tmp',
+      TMP: '/d/jobs/j1/tmp',
+      TEMP: '/d/jobs/j1/tmp',
     });
   });
 });

@@ -62,6 +62,11 @@ export const ConfigSchema = z
     jobsStreamMaxLen: env.int(1000, 10_000_000).default(100_000),
     /** Refuse to hand off (not ready, no polling) unless Redis persists every write before replying. */
     requireDurability: env.bool().default(true),
+    /**
+     * Take no job while the data disk (free bytes reported by the executor) has less free than this
+     * (0: never block). Above the executor's EDGEFLEET_MIN_FREE_DISK_BYTES, so jobs here can finish.
+     */
+    intakeMinFreeDiskBytes: env.number(0).default(2 * 1024 * 1024 * 1024),
   })
   .refine((c) => !c.requireSignature || c.signingSecret !== undefined, {
     path: ['signingSecret'],

@@ -19,6 +19,7 @@ import { LogTailReader } from './adapters/log-tail.js';
 import { SqsPoller } from './adapters/sqs-poller.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
+import { intakeBlockedByDisk } from './core/disk-watermark.js';
 import { retentionCutoff } from './core/retention.js';
 import { Intake } from './intake.js';
 import { createReceiverMetrics } from './metrics.js';
@@ -42,11 +43,27 @@ async function start(config: Config): Promise<void> {
     node,
     jobsMaxLen: config.jobsStreamMaxLen,
   });
-  const canHandOff = async () => {
+  let diskWhy: string | null = null;
+  const diskAllowsIntake = async () => {
+    const [free, at] = await redis.hmget(names.deviceLoad, 'freeDiskBytes', 'updatedAt');
+    const why = intakeBlockedByDisk(
+      free !== null && at !== null ? { freeBytes: Number(free), at: Number(at) } : undefined,
+      config.intakeMinFreeDiskBytes,
+      Date.now(),
+    );
+    if (why !== diskWhy) {
+      if (why) logger.warn({ why }, 'disk low: taking no jobs');
+      else logger.info('disk above the watermark: taking jobs again');
+      diskWhy = why;
+    }
+    return why === null;
+  };
+  const durable = async () => {
     if (!(await redisReachable(redis))) return false;
     const mode = await store.durabilityMode();
     return mode !== undefined && (mode !== 'none' || !config.requireDurability);
   };
+  const canHandOff = async () => (await durable()) && (await diskAllowsIntake().catch(() => true));
   void store.durabilityInfo().then(
     (d) =>
       d.mode === 'none'
@@ -111,7 +128,8 @@ async function start(config: Config): Promise<void> {
     registry,
     checks: [
       { name: 'redis', check: () => redisReachable(redis) },
-      { name: 'durable', check: canHandOff },
+      { name: 'durable', check: durable },
+      { name: 'disk', check: () => diskAllowsIntake() },
     ],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
     jobs: { intake, store, tail: new LogTailReader(redis, names), canHandOff },

@@ -44,6 +44,42 @@ describe('job-receiver process', () => {
     expect(await p.stop('SIGTERM')).toBe(0);
   });
 
+  it('takes no job while the data disk is below the intake watermark, and says why', async () => {
+    const redis = await startRedisServer();
+    const c = redis.client();
+    try {
+      const port = await freePort();
+      const p = startServiceProcess(entry, {
+        env: {
+          EDGEFLEET_PORT: String(port),
+          EDGEFLEET_REDIS_URL: redis.url,
+          EDGEFLEET_INTAKE_MIN_FREE_DISK_BYTES: String(1024 * 1024 * 1024),
+        },
+      });
+      await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
+      // The executor reports 100 MiB free.
+      await c.hset('edgefleet:device:load', {
+        freeDiskBytes: String(100 * 1024 * 1024),
+        updatedAt: String(Date.now()),
+      });
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([
+        503,
+        { status: 'not-ready', checks: { redis: true, durable: true, disk: false } },
+      ]);
+      await p.waitForOutput(/below EDGEFLEET_INTAKE_MIN_FREE_DISK_BYTES=1073741824/);
+      await c.hset('edgefleet:device:load', {
+        freeDiskBytes: String(5 * 1024 * 1024 * 1024),
+        updatedAt: String(Date.now()),
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect(await p.stop('SIGTERM')).toBe(0);
+    } finally {
+      c.disconnect();
+      await redis.stop();
+    }
+  });
+
   it('refuses hand-offs (not ready) when Redis does not persist every write, and says why', async () => {
     const volatile = await startRedisServer({ aof: false });
     try {
@@ -56,7 +92,7 @@ describe('job-receiver process', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([
         503,
-        { status: 'not-ready', checks: { redis: true, durable: false } },
+        { status: 'not-ready', checks: { redis: true, durable: false, disk: true } },
       ]);
       const submit = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
         method: 'POST',

@@ -16,6 +16,8 @@ export interface JobDirs {
   logs: string;
   /** Partial downloads, renamed into `work/` when complete (same filesystem). */
   partial: string;
+  /** The job's TMPDIR: inside the job folder, so it counts against the job's quota and goes with it. */
+  tmp: string;
 }
 
 export const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
@@ -26,6 +28,7 @@ export const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
     output: join(root, 'output'),
     logs: join(root, 'logs'),
     partial: join(root, '.partial'),
+    tmp: join(root, 'tmp'),
   };
 };
 
@@ -64,7 +67,11 @@ export async function prepareJobFolder(
   await mkdir(dirs.root, { mode: 0o755 });
   for (const d of [dirs.work, dirs.output, dirs.logs]) await mkdir(d, { mode: 0o755 });
   await mkdir(dirs.partial, { mode: 0o700 });
-  if (jobUser?.dedicated) await chown(dirs.output, jobUser.uid, jobUser.gid);
+  await mkdir(dirs.tmp, { mode: 0o700 });
+  if (jobUser?.dedicated) {
+    await chown(dirs.output, jobUser.uid, jobUser.gid);
+    await chown(dirs.tmp, jobUser.uid, jobUser.gid);
+  }
   return dirs;
 }
 

@@ -22,7 +22,8 @@ import { cgroupOomKilled, cgroupPids, type JobCgroup, killCgroupDirs } from './c
 import { type LaunchSpec, spawnLauncher } from './launcher.js';
 import { scanProcesses } from './proc-scan.js';
 
-export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
+/** `disk`: the disk guard stopped the job (quota or device watermark; the executor says which). */
+export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
 
 export interface RunSpec {
   jobId: string;
@@ -194,8 +195,10 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   child.stderr?.on('data', capture('stderr', stderrFile));
 
   const timer = setTimeout(() => stop('timeout'), spec.timeoutMs);
-  const onAbort = () =>
-    stop((spec.signal?.reason as StopReason | undefined) === 'shutdown' ? 'shutdown' : 'cancel');
+  const onAbort = () => {
+    const why = spec.signal?.reason as StopReason | undefined;
+    stop(why === 'shutdown' || why === 'disk' ? why : 'cancel');
+  };
   if (spec.signal?.aborted) onAbort();
   spec.signal?.addEventListener('abort', onAbort, { once: true });
 

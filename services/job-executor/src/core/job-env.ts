@@ -10,6 +10,8 @@ export interface JobEnvInput {
   jobId: string;
   jobDir: string;
   outputDir: string;
+  /** The job's temp folder (inside the job folder). */
+  tmpDir: string;
   venvDir: string;
   user: string;
   /** The service's environment (only `passthrough` names are read). */
@@ -35,5 +37,9 @@ export function buildJobEnv(i: JobEnvInput): Record<string, string> {
   out.PYTHONUNBUFFERED = '1';
   out.EDGEFLEET_JOB_ID = i.jobId;
   out.EDGEFLEET_OUTPUT_DIR = i.outputDir;
+  // Temp files count against the job's quota and are deleted with its folder, never in /tmp.
+  out.TMPDIR = i.tmpDir;
+  out.TMP = i.tmpDir;
+  out.TEMP = i.tmpDir;
   return out;
 }

@@ -7,6 +7,8 @@ export interface DeviceDefaults {
   defaultInstallTimeoutSeconds: number;
   /** 0 = no memory limit. */
   defaultMemoryMiB: number;
+  /** Bytes a job may write into its folder when it gives no limits.outputMiB, in MiB. */
+  defaultOutputMiB: number;
 }
 
 export interface EffectiveLimits {
@@ -14,6 +16,8 @@ export interface EffectiveLimits {
   installTimeoutMs: number;
   /** undefined = no memory limit. */
   memoryBytes: number | undefined;
+  /** Quota of what the job writes into its folder (output/, tmp/), bytes. */
+  outputBytes: number;
 }
 
 export function effectiveLimits(job: JobLimits, device: DeviceDefaults): EffectiveLimits {
@@ -22,6 +26,7 @@ export function effectiveLimits(job: JobLimits, device: DeviceDefaults): Effecti
     timeoutMs: (job.timeoutSeconds ?? device.defaultTimeoutSeconds) * 1000,
     installTimeoutMs: (job.installTimeoutSeconds ?? device.defaultInstallTimeoutSeconds) * 1000,
     memoryBytes: mib > 0 ? mib * 1024 * 1024 : undefined,
+    outputBytes: (job.outputMiB ?? device.defaultOutputMiB) * 1024 * 1024,
   };
 }
 

@@ -10,7 +10,7 @@ export interface RunFacts {
   exitCode: number | null;
   signal: string | null;
   /** Why the executor stopped the job, if it did. */
-  stoppedFor?: 'cancel' | 'timeout' | 'output-limit' | 'shutdown';
+  stoppedFor?: 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
   /** The cgroup counted an OOM kill. */
   oomKilled?: boolean;
   /** The last bytes of stderr show Python's MemoryError (RLIMIT_AS). */
@@ -39,6 +39,8 @@ export function runOutcome(f: RunFacts, limits: { timeoutMs: number; maxLogBytes
         reason: 'OUTPUT_LIMIT',
         detail: `wrote more than ${limits.maxLogBytes} bytes to stdout or stderr; the first ${limits.maxLogBytes} are kept`,
       };
+    case 'disk':
+      return { state: 'FAILED', reason: 'DISK_FULL', detail: 'stopped by the disk guard' };
     case 'shutdown':
       return { state: 'FAILED', reason: 'EXECUTOR_CRASHED', detail: 'executor stopped during the run' };
     default:

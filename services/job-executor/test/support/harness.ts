@@ -2,7 +2,7 @@
 // helpers to submit jobs the way the receiver does (record QUEUED + XADD in one transition) and to
 // read what the executor handed to the uploader.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -71,6 +71,8 @@ export const defaultSettings = (dataDir: string): ExecutorSettings => ({
   minFreeDiskBytes: 0,
   downloadConcurrency: 4,
   downloadOutageSeconds: 60,
+  defaultOutputMiB: 1024,
+  diskCheckMs: 200,
   pythonBin: '/usr/bin/python3',
   defaultTimeoutSeconds: 60,
   defaultInstallTimeoutSeconds: 120,
@@ -125,6 +127,8 @@ export async function startHarness(o: {
   pip?: Partial<PipSettings>;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
+  /** The data folder (default: a new temp folder), e.g. a small tmpfs; emptied, not removed, at stop. */
+  dataDir?: string;
   /** How often running jobs' cancel flags are re-read, in ms (default 2000, the product's). */
   cancelCheckMs?: number;
   /** Extra executor dependencies (clock, random source, outage backoff). */
@@ -138,7 +142,7 @@ export async function startHarness(o: {
   const s3 = o.s3Client ? await o.s3Client(emulator) : emulator.s3();
   const redis = redisServer.client();
   const names = redisNames(`t${Math.random().toString(36).slice(2, 8)}`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-exec-'));
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'edgefleet-exec-'));
   chmodSync(dataDir, 0o755); // the job user must reach the venvs and its workspace
   const envCacheDir = join(dataDir, 'envs');
   const settings = { ...defaultSettings(dataDir), ...o.settings };
@@ -277,7 +281,9 @@ export async function startHarness(o: {
       await redisServer.stop();
       if (o.s3Client) s3.destroy();
       await emulator.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (o.dataDir)
+        for (const f of readdirSync(dataDir)) rmSync(join(dataDir, f), { recursive: true, force: true });
+      else rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return h;
