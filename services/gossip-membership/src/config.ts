@@ -7,6 +7,7 @@ import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@ed
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
+import { PROTOCOL_VERSION_DEFAULT, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './protocol/config.js';
 import { combineKeySources } from './protocol/key-parse.js';
 import { LABEL_MAX_BYTES } from './protocol/label.js';
 
@@ -172,6 +173,21 @@ export const ConfigSchema = z.object({
     .default(24 * 3_600_000),
   /** Keep the departed record in this file instead of the device's Redis (devices without Redis). */
   gossipDepartedFile: z.string().trim().min(1).optional(),
+  /**
+   * Protocol version we speak (memberlist Config.ProtocolVersion, flag --protocol-version), 1..5.
+   * 1 is for clusters of old nodes; with a key it also seals with encryption version 0 (PKCS#7
+   * padding), as memberlist does.
+   */
+  protocolVersion: env.int(PROTOCOL_VERSION_MIN, PROTOCOL_VERSION_MAX).default(PROTOCOL_VERSION_DEFAULT),
+  /** memberlist DelegateProtocolMin/Max/Version, advertised in every alive (flags --delegate-protocol-*). */
+  delegateProtocolMin: env.int(0, 255).default(0),
+  delegateProtocolMax: env.int(0, 255).default(0),
+  delegateProtocolVersion: env.int(0, 255).default(0),
+  /**
+   * Reconnect to dead nodes (flag --reconnect): push/pulls with nodes that died, which heals a
+   * partition longer than gossipToTheDeadTime (protocol/reconnect.ts). false = memberlist's behaviour.
+   */
+  gossipReconnect: env.bool().default(true),
   /** While no seed of --members answers, the join is retried this often, in ms. */
   joinRetryMs: env.int(100, 600_000).default(5_000),
   /** On SIGTERM, how long to wait for the leave to spread before closing, in ms. */
@@ -200,6 +216,11 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   label: 'gossipLabel',
   'skip-inbound-label-check': 'gossipSkipInboundLabelCheck',
   'label-migration': 'gossipLabelMigration',
+  'protocol-version': 'protocolVersion',
+  'delegate-protocol-min': 'delegateProtocolMin',
+  'delegate-protocol-max': 'delegateProtocolMax',
+  'delegate-protocol-version': 'delegateProtocolVersion',
+  reconnect: 'gossipReconnect',
 };
 
 export const FLAGS: FlagSpec[] = [
@@ -306,6 +327,41 @@ export const FLAGS: FlagSpec[] = [
     help: 'also accept gossip without a label (and, without --label, any label) while moving a cluster on or off a label',
     default: 'false',
     env: envName('gossipLabelMigration'),
+  },
+  {
+    name: 'protocol-version',
+    value: '1-5',
+    help: 'memberlist protocol version to speak (1 also seals with encryption version 0)',
+    default: String(PROTOCOL_VERSION_DEFAULT),
+    env: envName('protocolVersion'),
+  },
+  {
+    name: 'delegate-protocol-min',
+    value: 'n',
+    help: 'delegate protocol min advertised in Vsn (memberlist DelegateProtocolMin)',
+    default: '0',
+    env: envName('delegateProtocolMin'),
+  },
+  {
+    name: 'delegate-protocol-max',
+    value: 'n',
+    help: 'delegate protocol max advertised in Vsn (memberlist DelegateProtocolMax)',
+    default: '0',
+    env: envName('delegateProtocolMax'),
+  },
+  {
+    name: 'delegate-protocol-version',
+    value: 'n',
+    help: 'delegate protocol version advertised in Vsn (memberlist DelegateProtocolVersion)',
+    default: '0',
+    env: envName('delegateProtocolVersion'),
+  },
+  {
+    name: 'reconnect',
+    bool: true,
+    help: 'push/pull with dead nodes so that long partitions heal (false = memberlist)',
+    default: 'true',
+    env: envName('gossipReconnect'),
   },
 ];
 

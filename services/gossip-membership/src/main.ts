@@ -29,8 +29,9 @@ import { KeyringAdmin } from './keyring-admin.js';
 import { readKeyringFile, startupKeys, writeKeyringFile } from './keyring-file.js';
 import { detectDeviceLabels } from './meta/device-labels.js';
 import { createGossipMetrics } from './metrics.js';
-import { profileConfig } from './protocol/config.js';
 import { Keyring } from './protocol/keyring.js';
+import { protocolSettings } from './protocol-settings.js';
+import { registerReconnectMetrics } from './reconnect-metrics.js';
 import { readDeviceLoad } from './runtime/device-load.js';
 import { Driver } from './runtime/driver.js';
 import { MetaRefresher } from './runtime/meta-refresher.js';
@@ -100,6 +101,7 @@ async function start(config: Config): Promise<void> {
   const registry = createMetricsRegistry(SERVICE, { eventLoopMonitoringPrecision: 1000 });
   let driver: Driver | undefined;
   const metrics = createGossipMetrics(registry, () => driver);
+  registerReconnectMetrics(registry, () => driver?.engine);
   const redis = createRedis({
     url: config.redisUrl,
     name: `${SERVICE}:load`,
@@ -146,7 +148,14 @@ async function start(config: Config): Promise<void> {
     active: (name) => ['alive', 'suspect'].includes(driver?.engine.node(name)?.state ?? ''),
   });
   void departed.load();
-  const protocol = profileConfig(config.profile);
+  const protocol = protocolSettings({
+    profile: config.profile,
+    protocolVersion: config.protocolVersion,
+    delegateProtocolMin: config.delegateProtocolMin,
+    delegateProtocolMax: config.delegateProtocolMax,
+    delegateProtocolVersion: config.delegateProtocolVersion,
+    reconnect: config.gossipReconnect,
+  });
   const keyring = await loadKeyring(config, logger);
   const keyringFile = config.keyringFile;
   const keyringAdmin = new KeyringAdmin({

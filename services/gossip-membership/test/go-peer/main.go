@@ -182,6 +182,10 @@ func main() {
 	quiet := flag.Bool("quiet", false, "discard memberlist's own log lines")
 	keyText := flag.String("key-text", "", "encryption key: ASCII secret zero-padded to 24 bytes (AES-192)")
 	keyB64 := flag.String("key", "", "encryption key: base64 of 16, 24 or 32 bytes")
+	protocolVersion := flag.Int("protocol-version", -1, "Config.ProtocolVersion (default: memberlist's)")
+	delegateMin := flag.Int("delegate-min", 0, "Config.DelegateProtocolMin")
+	delegateMax := flag.Int("delegate-max", 0, "Config.DelegateProtocolMax")
+	delegateVersion := flag.Int("delegate-version", 0, "Config.DelegateProtocolVersion")
 	flag.Parse()
 	if *name == "" {
 		fmt.Fprintln(os.Stderr, "go-peer: -name is required")
@@ -211,6 +215,12 @@ func main() {
 		conf.AdvertisePort = *advertisePort
 	}
 	conf.Delegate = &metaDelegate{meta: []byte(*meta)}
+	if *protocolVersion >= 0 {
+		conf.ProtocolVersion = uint8(*protocolVersion)
+	}
+	conf.DelegateProtocolMin = uint8(*delegateMin)
+	conf.DelegateProtocolMax = uint8(*delegateMax)
+	conf.DelegateProtocolVersion = uint8(*delegateVersion)
 	if *keyText != "" {
 		key := make([]byte, 24)
 		copy(key, *keyText)

@@ -68,6 +68,10 @@ export interface GoPeerOptions {
   keyText?: string;
   /** Encryption key as base64 of 16, 24 or 32 bytes. */
   key?: string;
+  /** memberlist Config.ProtocolVersion (default: memberlist's, 2). */
+  protocolVersion?: number;
+  /** memberlist DelegateProtocolMin / Max / Version. */
+  delegate?: { min: number; max: number; version: number };
   /** Pass memberlist's log lines through to this process's stderr (debugging). */
   verbose?: boolean;
 }
@@ -107,6 +111,13 @@ export async function startGoPeer(o: GoPeerOptions): Promise<GoPeer> {
   if (o.meta) args.push(`-meta=${o.meta}`);
   if (o.keyText) args.push(`-key-text=${o.keyText}`);
   if (o.key) args.push(`-key=${o.key}`);
+  if (o.protocolVersion !== undefined) args.push(`-protocol-version=${o.protocolVersion}`);
+  if (o.delegate)
+    args.push(
+      `-delegate-min=${o.delegate.min}`,
+      `-delegate-max=${o.delegate.max}`,
+      `-delegate-version=${o.delegate.version}`,
+    );
   if (!o.verbose) args.push('-quiet');
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', o.verbose ? 'inherit' : 'pipe'] });
   let out = '';
