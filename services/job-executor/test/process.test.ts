@@ -1,5 +1,5 @@
 // The service as an operator runs it: a real process, a real Redis.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ const base = () => ({ EDGEFLEET_DATA_DIR: dataDir, EDGEFLEET_JOB_USER: 'ef-exec-
 beforeAll(async () => {
   ensureUser('ef-exec-proc');
   dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-proc-'));
+  chmodSync(dataDir, 0o755); // the job user must be able to enter it (checked at start)
   redis = await startRedisServer();
 });
 afterAll(async () => {

@@ -5,7 +5,6 @@
 // before the whole file is); longer outages are waited out per job by the processor (wait-out-outage).
 // Failures come back as values with a reason code (core/classify.ts), never as throws.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -13,6 +12,7 @@ import { errorFields } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import { classifyS3Error, type UploadFailure } from '../core/classify.js';
 import type { UploaderMetrics } from '../metrics.js';
+import { openListedFile } from './open-listed.js';
 
 export interface S3WriterOptions {
   client: S3Client;
@@ -91,7 +91,8 @@ export class S3Writer {
   private async streamOnce(t: FileTarget, signal: AbortSignal): Promise<{ size: number; sha256: string }> {
     const hash = createHash('sha256');
     let size = 0;
-    const source = createReadStream(t.abs);
+    // output/ is the job user's: open only the file that was listed, never one a link swapped in.
+    const source = (await openListedFile(t.abs)).createReadStream();
     const body = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
