@@ -40,8 +40,10 @@
 //             probe, gossip and push/pull loops are all disabled and no suspicion is running).
 //
 // ## Deliberate differences from memberlist 0.2.2
-// - Messages are applied in arrival order; memberlist's two handoff queues (alive first, newest
-//   first, drop when 1024 deep) are the driver's to model if it ever needs back-pressure.
+// - Messages are applied in arrival order. memberlist's two handoff queues (alive first, newest
+//   first, drop when 1024 deep) are modelled in inbound-queue.ts (test/inbound-queue.test.ts shows
+//   a refuting alive is not starved by a flood); the driver does not use it yet: it applies each
+//   datagram as it is read, so no backlog builds inside the process (the socket buffer drops).
 // - Left nodes are reaped like dead ones after gossipToTheDeadTime (memberlist ≥ 0.3.1).
 // - The probe and gossip loops run on a grid with a random phase (< 1 interval); Go's tickers
 //   have the phase of the node's start time. Same period, same expected behaviour.
