@@ -1,6 +1,7 @@
 // Whole frames as a Go memberlist 0.2.2 node builds them (fixtures/memberlist-go.json, produced by
 // memberlist's own encode / sendLocalState encoder / makeCompoundMessage / compressPayload / CRC):
 // the TS side must decode them to these values AND re-encode the values to the same bytes.
+// test/fixture-gen/gen.sh regenerates the file (docs/wire.md §18).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../src/protocol/codec.js';

@@ -1,6 +1,7 @@
 // lzw.ts against Go 1.19 compress/lzw (LSB, litWidth 8): byte-identical compression, decompression
 // of Go's output, seeded round trips, and corrupt input as values. fixtures/lzw-go.json holds Go's
-// compressed output for the inputs built below (same xorshift32 as the throwaway Go generator).
+// compressed output for the inputs built below (same xorshift32 as test/fixture-gen/main.go, which
+// regenerates the file).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compressIfSmaller, compressMessage, decompressMessage } from '../src/protocol/compress.js';

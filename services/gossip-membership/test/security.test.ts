@@ -3,7 +3,8 @@
 // directions (fixtures/encryption-ts-go-verified.json: sealed here, opened by the same Go code),
 // versions 0 and 1, 16/24/32-byte keys, UDP and stream framing with and without a label; the
 // keyring on open; wrong keys and damaged payloads as error values; the verify switches; and the
-// Cipher hook plugged into packet.ts / stream.ts.
+// Cipher hook plugged into packet.ts / stream.ts. test/fixture-gen/gen.sh regenerates encryption-go.json
+// and re-opens the TS-sealed vectors with memberlist's decryptPayload (docs/wire.md §18).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Keyring } from '../src/protocol/keyring.js';
