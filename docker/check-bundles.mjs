@@ -18,7 +18,7 @@
 //   node docker/check-bundles.mjs [service…]     (default: all four; prints a table, exit 1 on failure)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -289,6 +289,8 @@ export async function checkBundle(service, opts) {
   const spec = SERVICES[service];
   if (!spec) throw new Error(`unknown service ${service}`);
   const work = mkdtempSync(join(tmpdir(), `edgefleet-bundle-${service}-`));
+  // mkdtemp makes it 0700; the executor refuses a data folder its job user cannot traverse.
+  chmodSync(work, 0o755);
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
   const t0 = Date.now();
