@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKey } from './cache-key.js';
+import { removeTree } from './seal.js';
 
 export interface EnvMeta {
   sizeBytes: number;
@@ -81,7 +82,7 @@ export class CacheStore {
       return false;
     }
     await rm(this.metaFile(key), { force: true });
-    await rm(trash, { recursive: true, force: true });
+    await removeTree(trash);
     return true;
   }
 
@@ -93,7 +94,7 @@ export class CacheStore {
     const trash = join(this.dir, '.trash');
     for (const e of await readdir(trash)) {
       const st = await lstat(join(trash, e)).catch(() => null);
-      if (st && nowMs - st.mtimeMs >= staleMs) await rm(join(trash, e), { recursive: true, force: true });
+      if (st && nowMs - st.mtimeMs >= staleMs) await removeTree(join(trash, e));
     }
     const present = new Set(await this.keys());
     for (const f of await readdir(join(this.dir, '.meta'))) {

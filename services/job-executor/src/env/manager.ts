@@ -24,7 +24,6 @@ import {
   readdir,
   readFile,
   rename,
-  rm,
   statfs,
   writeFile,
 } from 'node:fs/promises';
@@ -47,7 +46,7 @@ import { describePipFailure } from './pip-errors.js';
 import { rewriteVenvPaths } from './relocate.js';
 import { keyText, type NormalisedRequirements, normaliseRequirements, renderEntry } from './requirements.js';
 import { runStep } from './run-process.js';
-import { isSealed, sealEnvironment, UnsafeEnvironment } from './seal.js';
+import { isSealed, removeTree, sealEnvironment, UnsafeEnvironment } from './seal.js';
 import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from './types.js';
 import {
   checkNoLinks,
@@ -409,8 +408,8 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
         logStream.end(() => r());
         logStream.once('error', () => r());
       });
-      await rm(home, { recursive: true, force: true });
-      if (!committed) await rm(buildDir, { recursive: true, force: true });
+      await removeTree(home);
+      if (!committed) await removeTree(buildDir);
     }
   }
 
@@ -492,7 +491,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       });
       if (!got.ok) continue;
       try {
-        await rm(join(dir, name), { recursive: true, force: true });
+        await removeTree(join(dir, name));
       } finally {
         await got.lock.release();
       }

@@ -15,7 +15,7 @@
 // name the build user cannot swap. An entry owned by anyone but the build user (a hard link to a file
 // of another user) or of another type (FIFO, socket, device) refuses the whole environment.
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lchown, lstat, open, readdir } from 'node:fs/promises';
+import { type FileHandle, lchown, lstat, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class UnsafeEnvironment extends Error {
@@ -134,4 +134,37 @@ export async function isSealed(dir: string, uid: number): Promise<string | null>
   if (py === null) return `${join(dir, 'bin', 'python')} is missing`;
   if (py.uid !== uid) return `${join(dir, 'bin', 'python')} belongs to uid ${py.uid}`;
   return null;
+}
+
+/**
+ * `rm -rf dir` for a tree a job-user process may still be changing (a failed build, its HOME, an
+ * environment that is no longer sealed). rm lists a folder by path after lstat-ing it: a folder
+ * swapped for a link in between would make root delete the link's target. So every folder is first
+ * taken (fchown to us, fchmod 0700 through an O_NOFOLLOW descriptor checked against the listing),
+ * top-down and before it is listed; then no name in the tree can change and rm only unlinks links.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  const top = await lstat(dir).catch(() => null);
+  if (top === null) return;
+  if (top.isDirectory()) await takeFolders(dir, top);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function takeFolders(path: string, listed: Stats): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await openListed(path, listed, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    return; // gone or replaced before its parent was taken: rm unlinks whatever the name is now
+  }
+  try {
+    await fh.chown(process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    await fh.chmod(0o700);
+  } finally {
+    await fh.close();
+  }
+  for (const name of await readdir(path).catch(() => [] as string[])) {
+    const st = await lstat(join(path, name)).catch(() => null);
+    if (st?.isDirectory()) await takeFolders(join(path, name), st);
+  }
 }

@@ -2,11 +2,22 @@
 // the environment being built for symlinks to root-owned files while the executor (root) seals and
 // relocates it. Root must never write or chmod anything outside the environment: a root-owned canary
 // (its content names the build folder, so a relocation that followed a link would rewrite it) keeps its
-// content and mode through 1,000 rounds. And an environment shared with later jobs is root-owned and not
+// content and mode through 1,000 rounds; removing a failed build's tree never deletes a root-only file
+// a swapped-in link points at (1,000 rounds). And an environment shared with later jobs is root-owned and not
 // writable by the job user; one that is not sealed any more is rebuilt, not reused.
 // Real /usr/bin/python3 venv and pip, a dedicated unprivileged user, real symlink races.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import {
   chmod,
   chown,
@@ -25,7 +36,7 @@ import { buildWheel, eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironmentManager, type EnvironmentRequest } from '../../src/env/index.js';
 import { rewriteVenvPaths } from '../../src/env/relocate.js';
-import { sealEnvironment, UnsafeEnvironment } from '../../src/env/seal.js';
+import { removeTree, sealEnvironment, UnsafeEnvironment } from '../../src/env/seal.js';
 
 const USER = 'ef-seal-race';
 const IS_ROOT = process.getuid?.() === 0;
@@ -181,6 +192,70 @@ describe.skipIf(!IS_ROOT)(
     }, 180_000);
   },
 );
+
+describe.skipIf(!IS_ROOT)('symlink swaps racing the removal of a failed build (needs root)', () => {
+  it('1,000 rounds: root never deletes a file outside the tree', async () => {
+    const building = join(root, '.building-rm');
+    await mkdir(building, { mode: 0o711 });
+    const B = join(building, 'env');
+    const S = join(building, 'staging');
+    const keepDir = join(root, 'keep');
+    mkdirSync(keepDir, { mode: 0o700 });
+    const keep = () => readdirSync(keepDir).sort();
+    // The swapper: in the build folder, `d` (a folder) <-> `d.link` (a link to the root-only folder).
+    const swapper = spawn(
+      'setpriv',
+      [
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
+        '--clear-groups',
+        '/usr/bin/python3',
+        '-c',
+        [
+          'import os',
+          `B = ${JSON.stringify(B)}`,
+          'while True:',
+          '    try:',
+          '        os.rename(B + "/d", B + "/d.real")',
+          '        os.rename(B + "/d.link", B + "/d")',
+          '        os.rename(B + "/d", B + "/d.link")',
+          '        os.rename(B + "/d.real", B + "/d")',
+          '    except OSError:',
+          '        pass',
+        ].join('\n'),
+      ],
+      { stdio: 'ignore' },
+    );
+    let swappedSeen = 0;
+    try {
+      const setup = async (i: number) => {
+        // The root-only folder holds files with the names the tree has.
+        for (const n of ['a', 'b', 'c']) writeFileSync(join(keepDir, `${n}`), `${i}`);
+        await mkdir(join(S, 'd'), { recursive: true });
+        for (const n of ['a', 'b', 'c']) await writeFile(join(S, 'd', n), 'build');
+        await symlink(keepDir, join(S, 'd.link'));
+        for (const e of await walk(S)) await lchown(e.path, uid, gid);
+        await rename(S, B);
+      };
+      await setup(0);
+      await eventually(
+        async () =>
+          (await lstat(join(B, 'd.real')).catch(() => null)) ??
+          ((await lstat(join(B, 'd')).catch(() => null))?.isSymbolicLink() || null),
+        { timeoutMs: 20_000, what: 'the swapper running' },
+      );
+      for (let i = 0; i < 1000; i++) {
+        if (i > 0) await setup(i);
+        if ((await readdir(B)).includes('d.real')) swappedSeen++;
+        await removeTree(B);
+        expect([existsSync(B), keep()], `round ${i}`).toEqual([false, ['a', 'b', 'c']]);
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+    expect(swappedSeen).toBeGreaterThan(0);
+  }, 180_000);
+});
 
 describe.skipIf(!IS_ROOT)('a shared environment built by the job user (needs root)', () => {
   const asJobUser = (code: string) =>
