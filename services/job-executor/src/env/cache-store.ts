@@ -11,9 +11,10 @@
 // An environment exists exactly when <cacheDir>/<key> exists: the rename is the commit point.
 // The bookkeeping folders are 0700: the job user may read environments, not locks or metadata.
 import { randomBytes } from 'node:crypto';
-import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKey } from './cache-key.js';
+import { removeTree } from './seal.js';
 
 export interface EnvMeta {
   sizeBytes: number;
@@ -81,7 +82,7 @@ export class CacheStore {
       return false;
     }
     await rm(this.metaFile(key), { force: true });
-    await rm(trash, { recursive: true, force: true });
+    await removeTree(trash);
     return true;
   }
 
@@ -93,7 +94,7 @@ export class CacheStore {
     const trash = join(this.dir, '.trash');
     for (const e of await readdir(trash)) {
       const st = await lstat(join(trash, e)).catch(() => null);
-      if (st && nowMs - st.mtimeMs >= staleMs) await rm(join(trash, e), { recursive: true, force: true });
+      if (st && nowMs - st.mtimeMs >= staleMs) await removeTree(join(trash, e));
     }
     const present = new Set(await this.keys());
     for (const f of await readdir(join(this.dir, '.meta'))) {
@@ -118,27 +119,5 @@ export async function diskUsage(path: string): Promise<number> {
   let total = st.blocks * 512;
   if (st.isDirectory())
     for (const e of await readdir(path).catch(() => [] as string[])) total += await diskUsage(join(path, e));
-  return total;
-}
-
-/**
- * Makes a finished environment readable (not writable) by other users — the job runs as another
- * user — and returns its disk usage in bytes. Directories 0755; files lose group/other write and
- * gain read (and execute where the owner has it). With `owner`, everything (links included) is
- * given to that user first: an environment built by an unprivileged build user becomes ours.
- */
-export async function publishModes(path: string, owner?: { uid: number; gid: number }): Promise<number> {
-  if (owner) await lchown(path, owner.uid, owner.gid);
-  const st = await lstat(path);
-  let total = st.blocks * 512;
-  if (st.isSymbolicLink()) return total;
-  if (st.isDirectory()) {
-    await chmod(path, 0o755);
-    for (const e of await readdir(path)) total += await publishModes(join(path, e), owner);
-    return total;
-  }
-  let mode = (st.mode & 0o777 & ~0o022) | 0o044;
-  if (mode & 0o100) mode |= 0o011;
-  if (mode !== (st.mode & 0o777)) await chmod(path, mode);
   return total;
 }

@@ -6,7 +6,7 @@
 //   1. `python -m venv [--without-pip] [--system-site-packages] .building/<key>-<r>`
 //   2. `pip install` of our canonical requirements file, with the workspace's distribution folders as
 //      --find-links, the device's index settings, a scrubbed environment (pip-env.ts)
-//   3. rewrite embedded paths for the final location (relocate.ts), publish modes (0755), size
+//   3. seal (ours, 0755: seal.ts), rewrite embedded paths for the final location (relocate.ts), size
 //   4. rename to `<cacheDir>/<key>` (the commit), check `bin/python` runs from there, write metadata
 // then evict least-recently-used environments over the quota. The whole ensure, lock wait included,
 // is bounded by req.timeoutMs; req.signal cancels it. Every outcome is a value with a stable code.
@@ -24,14 +24,13 @@ import {
   readdir,
   readFile,
   rename,
-  rm,
   statfs,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { computeKey, type InstallOptions, type InterpreterIdentity, isKey } from './cache-key.js';
-import { CacheStore, diskUsage, publishModes } from './cache-store.js';
+import { CacheStore, diskUsage } from './cache-store.js';
 import { chooseVictims } from './eviction.js';
 import { environmentsInUse } from './in-use.js';
 import { probeInterpreter } from './interpreter.js';
@@ -47,6 +46,7 @@ import { describePipFailure } from './pip-errors.js';
 import { rewriteVenvPaths } from './relocate.js';
 import { keyText, type NormalisedRequirements, normaliseRequirements, renderEntry } from './requirements.js';
 import { runStep } from './run-process.js';
+import { isSealed, removeTree, sealEnvironment, UnsafeEnvironment } from './seal.js';
 import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from './types.js';
 import {
   checkNoLinks,
@@ -92,6 +92,9 @@ export interface EnvironmentManagerOptions {
   /** Test hook: called with the pid of each pip/venv process. */
   onProcess?: (pid: number) => void;
 }
+
+/** The executor's own user: owner of every sealed environment. */
+const executorUser = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 
 type Failure = Extract<EnvironmentResult, { ok: false }>;
 const failure = (code: Failure['code'], detail: string): Failure => ({ ok: false, code, detail });
@@ -231,6 +234,15 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       }
       lock = got.lock;
       if (await exists(join(venvDir, 'bin', 'python'))) {
+        // Shared with this job only while sealed; one that is not (changed since, or made by an older
+        // executor) is rebuilt.
+        const unsealed = await isSealed(venvDir, executorUser().uid);
+        if (unsealed !== null) {
+          jlog?.warn({ reason: unsealed }, 'cached environment is not sealed: rebuilding it');
+          await store.remove(key);
+        }
+      }
+      if (await exists(join(venvDir, 'bin', 'python'))) {
         // Bookkeeping only: a failure here must not fail a job whose environment is ready.
         await store
           .touch(key, Date.now())
@@ -364,12 +376,17 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
         if (installFailure) return installFailure;
       }
 
-      // Commit: paths for the final location, readable by the job user, metadata, then the rename.
+      // Commit: sealed (ours, read-only to others: seal.ts) before root writes anything in it, then
+      // paths for the final location, metadata, and the rename.
+      let sizeBytes: number;
+      try {
+        sizeBytes = await sealEnvironment(buildDir, executorUser(), buildUser?.uid);
+      } catch (e) {
+        if (e instanceof UnsafeEnvironment)
+          return failure('INSTALL_FAILED', `environment refused: ${e.message}`);
+        throw e;
+      }
       await rewriteVenvPaths(buildDir, venvDir);
-      const sizeBytes = await publishModes(
-        buildDir,
-        buildUser ? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } : undefined,
-      );
       const now = Date.now();
       await store.writeMeta(key, { sizeBytes, createdMs: now, lastUsedMs: now });
       await rename(buildDir, venvDir);
@@ -391,8 +408,8 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
         logStream.end(() => r());
         logStream.once('error', () => r());
       });
-      await rm(home, { recursive: true, force: true });
-      if (!committed) await rm(buildDir, { recursive: true, force: true });
+      await removeTree(home);
+      if (!committed) await removeTree(buildDir);
     }
   }
 
@@ -474,7 +491,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       });
       if (!got.ok) continue;
       try {
-        await rm(join(dir, name), { recursive: true, force: true });
+        await removeTree(join(dir, name));
       } finally {
         await got.lock.release();
       }

@@ -6,8 +6,14 @@
 // pyvenv.cfg's informational `command` line. `bin/python` itself is a symlink to the base interpreter
 // and finds its venv through the pyvenv.cfg next to it, so it works from any path; the text files are
 // rewritten to the final path *before* the rename, so the environment is correct the moment it appears.
-import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+//
+// This runs as root after sealEnvironment (seal.ts) made the tree root-owned: every file is still
+// opened with O_NOFOLLOW and checked (fstat) against what was listed, read and rewritten through
+// that one descriptor, so a name swapped for a link never sends the write elsewhere.
+import { constants } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openListed } from './seal.js';
 
 /** Text files larger than this (bytes) are not scripts and are left alone. */
 const MAX_SCRIPT_BYTES = 1024 * 1024;
@@ -15,17 +21,28 @@ const MAX_SCRIPT_BYTES = 1024 * 1024;
 export async function rewriteVenvPaths(buildDir: string, finalDir: string): Promise<number> {
   let changed = 0;
   const targets = [join(buildDir, 'pyvenv.cfg')];
-  for (const e of await readdir(join(buildDir, 'bin')).catch(() => [] as string[]))
-    targets.push(join(buildDir, 'bin', e));
+  const bin = await lstat(join(buildDir, 'bin')).catch(() => null);
+  if (bin?.isDirectory())
+    for (const e of await readdir(join(buildDir, 'bin')).catch(() => [] as string[]))
+      targets.push(join(buildDir, 'bin', e));
   for (const file of targets) {
     const st = await lstat(file).catch(() => null);
     if (st === null || !st.isFile() || st.size > MAX_SCRIPT_BYTES) continue;
-    const buf = await readFile(file);
-    if (buf.includes(0)) continue; // binary
-    const text = buf.toString('utf8');
-    if (!text.includes(buildDir)) continue;
-    await writeFile(file, text.split(buildDir).join(finalDir));
-    changed++;
+    // A second name elsewhere would make this write land outside the environment too.
+    if (st.nlink !== 1) continue;
+    const fh = await openListed(file, st, constants.O_RDWR);
+    try {
+      const buf = await fh.readFile();
+      if (buf.includes(0)) continue; // binary
+      const text = buf.toString('utf8');
+      if (!text.includes(buildDir)) continue;
+      const out = Buffer.from(text.split(buildDir).join(finalDir));
+      await fh.truncate(0);
+      await fh.write(out, 0, out.length, 0);
+      changed++;
+    } finally {
+      await fh.close();
+    }
   }
   return changed;
 }
