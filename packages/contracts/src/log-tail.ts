@@ -8,8 +8,10 @@
 // uploaded with the result). Rules for the writer:
 // - split output into chunks of at most LOG_CHUNK_MAX_BYTES bytes of UTF-8 (decode with a StringDecoder
 //   so a multi-byte character is never cut in two); chunk boundaries need not follow lines;
-// - give the key the record's retention when the job ends (EXPIRE <key> LOG_TAIL_TTL_SECONDS), so a
-//   tail never outlives its job record;
+// - when the job ends, trim the tail to its last LOG_TAIL_FINISHED_MAXLEN chunks (XTRIM <key> MAXLEN =,
+//   exact so it trims even inside one stream node) and give the key the record's retention (EXPIRE <key>
+//   LOG_TAIL_TTL_SECONDS), so a tail never outlives its job record and a finished job holds at most
+//   LOG_TAIL_FINISHED_MAXLEN × LOG_CHUNK_MAX_BYTES = 64 KiB of Redis memory in log text;
 // - entry ids are Redis's own (`*`): readers resume with XREAD/XRANGE after the last id they saw.
 // A reader stops following when the job record is terminal (then reads what is left).
 import { z } from 'zod';
@@ -23,6 +25,8 @@ export type LogStreamName = z.infer<typeof LogStreamName>;
 export const LOG_CHUNK_MAX_BYTES = 4096;
 /** Approximate cap of the tail stream, in chunks (XADD MAXLEN ~). 1000 × 4 KiB ≈ 4 MiB at most. */
 export const LOG_TAIL_MAXLEN = 1000;
+/** Chunks a finished job's tail keeps: 16 × 4 KiB = the last 64 KiB of output at most. */
+export const LOG_TAIL_FINISHED_MAXLEN = 16;
 /** Retention of a finished job's tail, in seconds (the record's: 7 days). */
 export const LOG_TAIL_TTL_SECONDS = 7 * 24 * 3600;
 

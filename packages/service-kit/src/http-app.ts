@@ -16,6 +16,8 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves true when the dependency answers. Must not throw; a throw counts as not ready. */
   check(): Promise<boolean>;
+  /** Why the last check failed, shown in /readyz under `why` (optional). */
+  why?(): string | null;
 }
 
 export interface HttpAppSettings {
@@ -120,9 +122,17 @@ export function createHttpApp(settings: HttpAppSettings): HttpApp {
       (settings.checks ?? []).map(async (c) => [c.name, await c.check().catch(() => false)] as const),
     );
     const ready = results.every(([, ok]) => ok);
-    return reply
-      .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+    const why = Object.fromEntries(
+      (settings.checks ?? []).flatMap((c, i) => {
+        const text = results[i]?.[1] ? null : c.why?.();
+        return text ? [[c.name, text] as const] : [];
+      }),
+    );
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not-ready',
+      checks: Object.fromEntries(results),
+      ...(Object.keys(why).length ? { why } : {}),
+    });
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);

@@ -16,6 +16,7 @@ import {
 } from '@edgefleet/service-kit';
 import { JobStore } from './adapters/job-store.js';
 import { LogTailReader } from './adapters/log-tail.js';
+import { RedisMemoryGate } from './adapters/redis-memory-gate.js';
 import { SqsPoller } from './adapters/sqs-poller.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
@@ -63,7 +64,11 @@ async function start(config: Config): Promise<void> {
     const mode = await store.durabilityMode();
     return mode !== undefined && (mode !== 'none' || !config.requireDurability);
   };
-  const canHandOff = async () => (await durable()) && (await diskAllowsIntake().catch(() => true));
+  const memory = new RedisMemoryGate(redis, logger);
+  const canHandOff = async () =>
+    (await durable()) &&
+    (await memory.check().catch(() => true)) &&
+    (await diskAllowsIntake().catch(() => true));
   void store.durabilityInfo().then(
     (d) =>
       d.mode === 'none'
@@ -129,7 +134,8 @@ async function start(config: Config): Promise<void> {
     checks: [
       { name: 'redis', check: () => redisReachable(redis) },
       { name: 'durable', check: durable },
-      { name: 'disk', check: () => diskAllowsIntake() },
+      { name: 'disk', check: () => diskAllowsIntake(), why: () => diskWhy },
+      { name: 'redisMemory', check: () => memory.check(), why: () => memory.why() },
     ],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
     jobs: { intake, store, tail: new LogTailReader(redis, names), canHandOff },

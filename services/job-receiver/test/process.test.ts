@@ -65,13 +65,47 @@ describe('job-receiver process', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([
         503,
-        { status: 'not-ready', checks: { redis: true, durable: true, disk: false } },
+        {
+          status: 'not-ready',
+          checks: { redis: true, durable: true, disk: false, redisMemory: true },
+          why: { disk: expect.stringMatching(/below EDGEFLEET_INTAKE_MIN_FREE_DISK_BYTES=1073741824/) },
+        },
       ]);
       await p.waitForOutput(/below EDGEFLEET_INTAKE_MIN_FREE_DISK_BYTES=1073741824/);
       await c.hset('edgefleet:device:load', {
         freeDiskBytes: String(5 * 1024 * 1024 * 1024),
         updatedAt: String(Date.now()),
       });
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect(await p.stop('SIGTERM')).toBe(0);
+    } finally {
+      c.disconnect();
+      await redis.stop();
+    }
+  });
+
+  it('is not ready while Redis refuses writes for lack of memory, says why once, and recovers', async () => {
+    const redis = await startRedisServer();
+    const c = redis.client();
+    try {
+      const port = await freePort();
+      const p = startServiceProcess(entry, {
+        env: { EDGEFLEET_PORT: String(port), EDGEFLEET_REDIS_URL: redis.url },
+      });
+      await p.waitForHttp(`http://127.0.0.1:${port}/readyz`);
+      const used = Number((await c.info('memory')).match(/^used_memory:(\d+)/m)?.[1]);
+      await c.config('SET', 'maxmemory-policy', 'noeviction');
+      await c.config('SET', 'maxmemory', String(used - 256 * 1024));
+      await expect(c.set('probe', '1')).rejects.toThrow(/^OOM/);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { checks: Record<string, boolean>; why: Record<string, string> };
+      expect(body.checks.redisMemory).toBe(false);
+      expect(body.why.redisMemory).toMatch(/^redis refuses writes: used_memory \d+ bytes > maxmemory \d+/);
+      await p.waitForOutput(/redis out of memory: taking no jobs/);
+      await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(p.output().match(/redis out of memory: taking no jobs/g)).toHaveLength(1);
+      await c.config('SET', 'maxmemory', '0');
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       expect(await p.stop('SIGTERM')).toBe(0);
     } finally {
@@ -92,7 +126,7 @@ describe('job-receiver process', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([
         503,
-        { status: 'not-ready', checks: { redis: true, durable: false, disk: true } },
+        { status: 'not-ready', checks: { redis: true, durable: false, disk: true, redisMemory: true } },
       ]);
       const submit = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
         method: 'POST',

@@ -76,8 +76,16 @@ export const ConfigSchema = z
     webhookSecret: z.string().min(16, 'at least 16 characters').optional(),
     /** One webhook request's timeout, in ms. */
     webhookTimeoutMs: env.int(100, 120_000).default(10_000),
-    /** How long a notification is retried before it is recorded as undelivered, in ms. */
+    /**
+     * How long one delivery of a notification is retried inline before it is recorded as undelivered
+     * (the sweep then resends it), in ms.
+     */
     notifyDeadlineMs: env.int(0, 3_600_000).default(60_000),
+    /**
+     * Seconds an undelivered notification keeps being resent by the sweep, counted from when it was
+     * first recorded undelivered; after it, it stays `undelivered` and is no longer sent (default 24 h).
+     */
+    notifyOutageSeconds: env.int(1, 30 * 86_400).default(86_400),
     /** Notify RUNNING for jobs whose message does not say (notify.onRunning). */
     notifyOnRunning: env.bool().default(false),
     /** Interval of the sweep that retries undelivered notifications and expired job folders, in ms. */

@@ -477,6 +477,7 @@ export class ResultProcessor {
     if (report.status !== 'undelivered') return { set, unset: Object.values(NOTIFY_FIELDS) };
     set[NOTIFY_FIELDS.payload] = body;
     set[NOTIFY_FIELDS.pending] = report.pending.join(',');
+    set[NOTIFY_FIELDS.since] = String(this.now());
     if (webhook) set[NOTIFY_FIELDS.webhook] = webhook;
     return { set, unset: webhook ? [] : [NOTIFY_FIELDS.webhook] };
   }

@@ -1,5 +1,6 @@
 // The periodic sweep: resends notifications recorded as undelivered (the body kept on the record, so a
-// resend is byte for byte the same, with the same idempotency key and a fresh signature timestamp), and
+// resend is byte for byte the same, with the same idempotency key and a fresh signature timestamp) until
+// EDGEFLEET_NOTIFY_OUTAGE_SECONDS have passed since it was first recorded undelivered, and
 // deletes job folders kept for debugging once EDGEFLEET_KEEP_JOB_DIR_SECONDS have passed since their
 // successful upload, and folders whose outputs were never uploaded (UPLOAD_FAILED after the outage
 // budget, access denied…) once EDGEFLEET_KEEP_FAILED_SECONDS have passed since the job ended. It walks the job index (bounded by the records' retention) in pages.
@@ -22,6 +23,11 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Deadline of one resend, in ms. */
   deadlineMs: number;
+  /**
+   * Seconds a notification is resent after it was first recorded undelivered (EDGEFLEET_NOTIFY_OUTAGE_SECONDS);
+   * past it, the record keeps `undelivered`, its owed fields are dropped and it is not sent again.
+   */
+  outageSeconds: number;
   keepJobDirSeconds: number;
   keepFailedSeconds: number;
   logger: Logger;
@@ -91,6 +97,15 @@ export class Sweeper {
 
   private async resend(owed: Awaited<ReturnType<typeof readOwed>>[number]): Promise<boolean> {
     const log = this.log.child({ jobId: owed.jobId });
+    const state = JobState.safeParse(owed.state);
+    if (!state.success) return false;
+    // Records written before notifySince existed start their budget at this sweep.
+    const since = owed.since ?? this.now();
+    const budgetEndsAt = since + this.o.outageSeconds * 1000;
+    if (this.now() >= budgetEndsAt) {
+      await this.giveUp(owed.jobId, state.data, 'no resend', log);
+      return false;
+    }
     const pending = new Set(owed.pending as Channel[]);
     const report = await this.o.dispatcher.deliver(
       {
@@ -100,13 +115,15 @@ export class Sweeper {
       },
       owed.payload,
       { sqs: pending.has('sqs'), webhook: pending.has('webhook') ? owed.webhook : undefined },
-      this.o.deadlineMs,
+      Math.max(0, Math.min(this.o.deadlineMs, budgetEndsAt - this.now())),
       this.abort.signal,
       log,
     );
-    const state = JobState.safeParse(owed.state);
-    if (!state.success) return false;
     const delivered = report.status !== 'undelivered';
+    if (!delivered && this.now() >= budgetEndsAt) {
+      await this.giveUp(owed.jobId, state.data, report.detail, log);
+      return false;
+    }
     const r = await transitionJob(this.o.redis, this.o.names, {
       jobId: owed.jobId,
       from: [state.data],
@@ -117,11 +134,29 @@ export class Sweeper {
         : {
             notifyDetail: `still undelivered: ${report.detail}`.slice(0, 4096),
             [NOTIFY_FIELDS.pending]: report.pending.join(','),
+            [NOTIFY_FIELDS.since]: String(since),
           },
       ...(delivered ? { unset: Object.values(NOTIFY_FIELDS) } : {}),
     });
     log.info({ delivered, detail: report.detail, recorded: r.ok }, 'undelivered notification resent');
     return delivered;
+  }
+
+  /** The outage budget is spent: the record stays `undelivered`, with nothing left owed. */
+  private async giveUp(jobId: string, state: JobState, lastDetail: string, log: Logger): Promise<void> {
+    const detail = `undelivered after the notification outage budget (${this.o.outageSeconds} s); last: ${lastDetail}`;
+    const r = await transitionJob(this.o.redis, this.o.names, {
+      jobId,
+      from: [state],
+      by: this.o.service,
+      now: this.now(),
+      set: { notifyStatus: 'undelivered', notifyDetail: detail.slice(0, 4096) },
+      unset: Object.values(NOTIFY_FIELDS),
+    });
+    log.warn(
+      { outageSeconds: this.o.outageSeconds, recorded: r.ok },
+      'notification given up after its outage budget',
+    );
   }
 
   private async expireFolders(ids: string[]): Promise<number> {

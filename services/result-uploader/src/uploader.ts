@@ -140,6 +140,7 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
     dataDir: config.dataDir,
     intervalMs: config.sweepIntervalMs,
     deadlineMs: Math.min(config.notifyDeadlineMs, config.sweepIntervalMs),
+    outageSeconds: config.notifyOutageSeconds,
     keepJobDirSeconds: config.keepJobDirSeconds,
     keepFailedSeconds: config.keepFailedSeconds,
     logger,

@@ -684,6 +684,81 @@ describe('webhook delivery', () => {
     expect(await c.svc.uploader.sweeper.runOnce()).toMatchObject({ resent: 0 });
   });
 
+  it('a webhook down longer than the delivery deadline but within the outage budget gets exactly one delivery', async () => {
+    const c = setup({
+      EDGEFLEET_NOTIFY_DEADLINE_MS: '150',
+      EDGEFLEET_SWEEP_INTERVAL_MS: '100',
+      EDGEFLEET_NOTIFY_OUTAGE_SECONDS: '30',
+    });
+    const jobId = uniqueId();
+    let up = false;
+    hook.answer = ({ headers }) => (String(headers['idempotency-key']).startsWith(jobId) && !up ? 503 : 200);
+    const jobDir = join(c.dataDir, 'jobs', jobId);
+    writeJobFiles(jobDir, { 'output/a.txt': 'a' });
+    await createRunningJob(redis, c.names, jobId, jobMessage(jobId, { notify: { webhook: hook.url } }));
+    await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    const rec = await terminal(c, jobId);
+    expect(rec).toMatchObject({ state: 'SUCCEEDED', notifyStatus: 'undelivered' });
+    const since = Number(await redis.hget(c.names.jobKey(jobId), 'notifySince'));
+    // The outage lasts several sweeps, well past the 150 ms delivery deadline.
+    await eventually(
+      async () =>
+        (await redis.hget(c.names.jobKey(jobId), 'notifyDetail'))?.startsWith('still undelivered') &&
+        Date.now() - since > 1000,
+      { what: 'outage outlasting the delivery deadline' },
+    );
+    up = true;
+    const done = await eventually(
+      async () => {
+        const r = await readRecord(redis, c.names, jobId);
+        return r?.notifyStatus === 'delivered' ? r : undefined;
+      },
+      { what: 'sweep delivered' },
+    );
+    expect(done.notifyDetail).toMatch(/^resent by the sweep: webhook: delivered/);
+    expect(
+      hook.delivered().filter((h) => h.headers['idempotency-key'] === `${jobId}:SUCCEEDED`),
+    ).toHaveLength(1);
+    await c.svc.uploader.sweeper.runOnce();
+    expect(await c.svc.uploader.sweeper.runOnce()).toMatchObject({ resent: 0 });
+  });
+
+  it('after the notification outage budget the notification stays undelivered and is no longer sent', async () => {
+    const c = setup({
+      EDGEFLEET_NOTIFY_DEADLINE_MS: '150',
+      EDGEFLEET_SWEEP_INTERVAL_MS: '100',
+      EDGEFLEET_NOTIFY_OUTAGE_SECONDS: '1',
+    });
+    const jobId = uniqueId();
+    hook.answer = ({ headers }) => (String(headers['idempotency-key']).startsWith(jobId) ? 503 : 200);
+    const jobDir = join(c.dataDir, 'jobs', jobId);
+    writeJobFiles(jobDir, { 'output/a.txt': 'a' });
+    await createRunningJob(redis, c.names, jobId, jobMessage(jobId, { notify: { webhook: hook.url } }));
+    await addResult(redis, c.names, resultsEntry(jobId, { jobDir }));
+    await terminal(c, jobId);
+    const final = await eventually(
+      async () => {
+        const r = await readRecord(redis, c.names, jobId);
+        return r?.notifyDetail?.startsWith('undelivered after the notification outage budget')
+          ? r
+          : undefined;
+      },
+      { what: 'outage budget spent' },
+    );
+    expect(final).toMatchObject({ state: 'SUCCEEDED', notifyStatus: 'undelivered' });
+    expect(final.notifyDetail).toContain('(1 s)');
+    expect(await redis.hget(c.names.jobKey(jobId), 'notifyPayload')).toBeNull();
+    expect(await redis.hget(c.names.jobKey(jobId), 'notifyPending')).toBeNull();
+    expect(
+      hook.delivered().filter((h) => String(h.headers['idempotency-key']).startsWith(jobId)),
+    ).toHaveLength(0);
+    // Nothing is owed any more: later sweeps send nothing.
+    await c.svc.uploader.sweeper.runOnce();
+    const attempts = hooksFor(jobId).length;
+    expect(await c.svc.uploader.sweeper.runOnce()).toMatchObject({ resent: 0 });
+    expect(hooksFor(jobId)).toHaveLength(attempts);
+  });
+
   it('does not follow a webhook redirect (no SSRF through a 30x) and does not retry a 4xx before the sweep', async () => {
     const c = setup();
     const jobId = uniqueId();

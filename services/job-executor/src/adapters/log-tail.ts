@@ -3,13 +3,19 @@
 // `flushMs` or when 4 KiB are waiting, as capped XADDs in one pipeline. Losing the tail never hurts
 // the job: errors are logged once and the full logs stay in the job folder.
 import { StringDecoder } from 'node:string_decoder';
-import { LOG_TAIL_MAXLEN, LOG_TAIL_TTL_SECONDS, logChunkFields, splitLogText } from '@edgefleet/contracts';
+import {
+  LOG_TAIL_FINISHED_MAXLEN,
+  LOG_TAIL_MAXLEN,
+  LOG_TAIL_TTL_SECONDS,
+  logChunkFields,
+  splitLogText,
+} from '@edgefleet/contracts';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface LogTail {
   write(stream: 'stdout' | 'stderr', chunk: Buffer): void;
-  /** Flushes what is buffered and gives the key its retention. */
+  /** Flushes what is buffered, trims the tail to the finished size and gives the key its retention. */
   close(): Promise<void>;
 }
 
@@ -69,7 +75,13 @@ export function createLogTail(o: {
         if (rest) pending.push({ stream: s, text: rest });
       }
       await flush();
-      await o.redis.expire(o.key, LOG_TAIL_TTL_SECONDS).catch(() => undefined);
+      // A finished job keeps only the end of its output here (the whole logs are uploaded with the result).
+      await o.redis
+        .multi()
+        .xtrim(o.key, 'MAXLEN', LOG_TAIL_FINISHED_MAXLEN)
+        .expire(o.key, LOG_TAIL_TTL_SECONDS)
+        .exec()
+        .catch(() => undefined);
     },
   };
 }

@@ -6,6 +6,8 @@
 // While a message is handled its visibility is extended every third of `visibilitySeconds` (the
 // heartbeat); a hand-off that outlives the visibility anyway cannot run twice, because the second one
 // finds the record. Transient errors are retried with backoff and full jitter; the loop never dies.
+// A hand-off Redis refuses for lack of memory (OOM) is not retried: the message goes back to the queue
+// at once (visibility 0, so another device may take it) and the loop pauses until the gate opens again.
 //
 // Shutdown (`close`): stop polling, abort the long poll (AbortSignal), let hand-offs already running
 // finish (and delete their messages), and give every message received but not handed off back to the
@@ -22,6 +24,7 @@ import {
 import { backoffDelay, errorFields, sleep } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import { pollBudget } from '../core/backlog.js';
+import { isOomError } from '../core/redis-memory.js';
 import { SIGNATURE_ATTRIBUTE } from '../core/signature.js';
 import type { IncomingBody, IntakeOutcome } from '../intake.js';
 import type { ReceiverMetrics } from '../metrics.js';
@@ -61,6 +64,8 @@ export class SqsPoller {
   private loops: Promise<void>[] = [];
   private readonly inflight = new Set<InFlight>();
   private readonly log: Logger;
+  /** Set when Redis refused a hand-off for lack of memory; the loops pause once, then ask the gate. */
+  private writesRefused = false;
 
   constructor(private readonly s: SqsPollerSettings) {
     this.log = s.logger.child({ component: 'sqs-poller' });
@@ -89,6 +94,8 @@ export class SqsPoller {
     const log = this.log.child({ queue: queueUrl.split('/').pop() });
     const signal = this.abort.signal;
     let failures = 0;
+    // Pauses in a row after OOM refusals: the backoff grows (to RETRY.capMs) until a batch goes through.
+    let refusals = 0;
     let pausedFor: string | undefined;
     const pause = async (why: string, ms: number) => {
       if (pausedFor !== why) log.info({ why }, 'polling paused');
@@ -98,6 +105,14 @@ export class SqsPoller {
     };
     while (!signal.aborted) {
       let budget: number;
+      if (this.writesRefused) {
+        this.writesRefused = false;
+        await pause(
+          'redis refuses writes (out of memory)',
+          backoffDelay(refusals++, RETRY, this.s.random) + 100,
+        );
+        continue;
+      }
       try {
         if (!(await this.s.canHandOff())) {
           await pause('redis not ready or not durable', backoffDelay(failures++, RETRY, this.s.random) + 100);
@@ -142,6 +157,7 @@ export class SqsPoller {
         continue;
       }
       await Promise.all(messages.map((m) => this.handleMessage(queueUrl, m, log)));
+      if (messages.length > 0 && !this.writesRefused) refusals = 0;
     }
     this.s.metrics?.pollingPaused.set({ queue: queueUrl }, 1);
   }
@@ -194,6 +210,14 @@ export class SqsPoller {
           });
         } catch (err) {
           this.s.metrics?.errors.inc({ op: 'handoff' });
+          if (isOomError(err)) {
+            // Retrying would keep the message invisible for as long as Redis stays full.
+            this.writesRefused = true;
+            clearInterval(heartbeat);
+            await this.setVisibility(queueUrl, receiptHandle, 0);
+            log.debug('message released: redis refuses writes');
+            return;
+          }
           const delay = backoffDelay(attempt, RETRY, this.s.random);
           log.warn({ err: errorFields(err), retryInMs: delay }, 'hand-off failed; retrying');
           await sleep(delay, this.abort.signal);

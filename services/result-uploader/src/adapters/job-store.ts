@@ -28,6 +28,8 @@ export const NOTIFY_FIELDS = {
   payload: 'notifyPayload',
   pending: 'notifyPending',
   webhook: 'notifyWebhook',
+  /** When the notification was first recorded undelivered (epoch ms): the sweep's outage budget starts here. */
+  since: 'notifySince',
 } as const;
 
 export interface OwedNotification {
@@ -36,6 +38,8 @@ export interface OwedNotification {
   payload: string;
   pending: string[];
   webhook?: string;
+  /** Epoch ms it was first recorded undelivered (absent on records written before the field existed). */
+  since?: number;
 }
 
 /** Reads what the sweep needs for each job id (missing or delivered records are left out). */
@@ -54,12 +58,13 @@ export async function readOwed(
       NOTIFY_FIELDS.payload,
       NOTIFY_FIELDS.pending,
       NOTIFY_FIELDS.webhook,
+      NOTIFY_FIELDS.since,
     );
   const rows = (await pipe.exec()) ?? [];
   const out: OwedNotification[] = [];
   rows.forEach(([err, v], i) => {
     if (err) return;
-    const [state, status, payload, pending, webhook] = v as (string | null)[];
+    const [state, status, payload, pending, webhook, since] = v as (string | null)[];
     const jobId = jobIds[i];
     if (!jobId || status !== 'undelivered' || !state || !payload) return;
     out.push({
@@ -68,6 +73,7 @@ export async function readOwed(
       payload,
       pending: (pending ?? '').split(',').filter(Boolean),
       ...(webhook ? { webhook } : {}),
+      ...(since && Number.isFinite(Number(since)) ? { since: Number(since) } : {}),
     });
   });
   return out;
