@@ -66,11 +66,15 @@ afterEach(async () => {
 });
 
 async function serve(
-  opts: Partial<Parameters<typeof registerDashboard>[1]> & { host?: string; apiToken?: string },
+  opts: Partial<Parameters<typeof registerDashboard>[1]> & {
+    host?: string;
+    apiToken?: string;
+    logger?: pino.Logger;
+  },
 ) {
   const http = createHttpApp({
     service: 'gossip-membership',
-    logger,
+    logger: opts.logger ?? logger,
     host: opts.host ?? '127.0.0.1',
     ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
   });
@@ -165,6 +169,33 @@ describe('job API proxy', () => {
     const missing = await app.inject('/v1/jobs/nope');
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('JOB_NOT_FOUND');
+  });
+
+  it("forwards the browser's token to a job API that requires one, adds none itself, logs none", async () => {
+    fake = await startFakeJobApi({ port: await freePort(), token: 'job-api-secret' });
+    cleanups.push(() => fake.close());
+    const lines: string[] = [];
+    const capture = pino({ level: 'trace' }, { write: (l: string) => void lines.push(l) });
+    // The membership service runs without a token of its own (loopback), as in local mode's gossip.
+    const { app } = await serve({ jobApiUrl: fake.url, logger: capture });
+    const anonymous = await app.inject('/v1/jobs');
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().error.code).toBe('UNAUTHORIZED');
+    expect(fake.received.at(-1)?.authorization).toBeUndefined();
+    const wrong = await app.inject({ url: '/v1/jobs', headers: { authorization: 'Bearer guess' } });
+    expect(wrong.statusCode).toBe(401);
+    fake.jobs.push({ jobId: 'j-auth', createdAt: Date.now() });
+    const ok = await app.inject({ url: '/v1/jobs', headers: { authorization: 'Bearer job-api-secret' } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().jobs[0].jobId).toBe('j-auth');
+    expect(fake.received.at(-1)?.authorization).toBe('Bearer job-api-secret');
+    const record = await app.inject({
+      url: '/v1/jobs/j-auth',
+      headers: { authorization: 'Bearer job-api-secret' },
+    });
+    expect(record.statusCode).toBe(200);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toContain('job-api-secret');
   });
 
   it('guards mutating requests with the service token', async () => {

@@ -2,6 +2,8 @@
 // real gossip-membership processes (`node dist/main.js`, built first, including the page):
 //  - the page shows three alive tiles; dash-a's (fake tegrastats, board model and L4T files) shows its
 //    board and live GPU load, temperature, power mode and RAM, the others show none;
+//  - the job API requires its token (as in local mode): the jobs panel shows the 401 prompt; once the
+//    token is entered there, the page sends it (the proxy adds none) and the jobs appear;
 //  - a job submitted through the node's /v1/jobs proxy appears and reaches SUCCEEDED, and its logs open;
 //  - the job API goes away → a banner; it returns → the banner goes;
 //  - a node is killed → its tile turns suspect, then dead, with no reload;
@@ -58,7 +60,8 @@ describe('fleet dashboard in a browser', () => {
     expect(existsSync(serviceEntry), `build first: ${serviceEntry}`).toBe(true);
     mkdirSync(SHOTS, { recursive: true });
 
-    fake = await startFakeJobApi({ port: await freePort(IP), queuedMs: 1_500, runningMs: 2_000 });
+    const token = 'dash-api-token';
+    fake = await startFakeJobApi({ port: await freePort(IP), queuedMs: 1_500, runningMs: 2_000, token });
     // dash-a reads its device load from Redis (as the executor writes it) and gossips it in its meta.
     redis = await startRedisServer({ aof: false });
     const loadKey = redisNames('edgefleet').deviceLoad;
@@ -173,13 +176,29 @@ describe('fleet dashboard in a browser', () => {
     expect(await page.locator('.tile[data-node="dash-b"] .tile-board').count()).toBe(0);
     await shot(page, '01b-device-facts');
 
+    // The job API asks for its token: the panel says 401 and offers the field; the proxy adds nothing.
+    await see(page, '#jobs-token');
+    expect(await page.textContent('#jobs-banner')).toContain('401');
+    expect(fake.received.some((r) => r.authorization !== undefined)).toBe(false);
+    await shot(page, '01c-token-prompt');
+    const job = JSON.stringify({ version: 1, kind: 'job', jobId: 'dash-job-1' });
+    const anonymous = await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: job,
+    });
+    expect(anonymous.status).toBe(401);
+
     // A job submitted through the proxy appears and reaches SUCCEEDED; its logs stream into the page.
     const submit = await fetch(`${base}/v1/jobs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: 1, kind: 'job', jobId: 'dash-job-1' }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: job,
     });
     expect(submit.status).toBe(202);
+    await page.fill('#jobs-token-input', token);
+    await page.click('#jobs-token button[type="submit"]');
+    await page.waitForSelector('#jobs-token', { state: 'hidden', timeout: 5_000 });
     await see(page, 'tr[data-job="dash-job-1"]');
     await see(page, 'tr[data-job="dash-job-1"][data-state="SUCCEEDED"]', 20_000);
     await see(page, 'tr[data-job="dash-job-1"] .result');
@@ -193,6 +212,7 @@ describe('fleet dashboard in a browser', () => {
       },
     );
     expect(await page.textContent('#logs-text')).toContain('done: dash-job-1');
+    expect(fake.received.find((r) => r.url.includes('/logs'))?.authorization).toBe(`Bearer ${token}`);
     await shot(page, '02-job-succeeded');
 
     // The job API goes away: a banner says so; it comes back: the banner goes.

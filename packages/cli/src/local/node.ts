@@ -249,6 +249,12 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     say(
       `API token in ${apiToken.path ?? 'EDGEFLEET_API_TOKEN'}; the CLI finds this node through ${clientFile}`,
     );
+    // The dashboard's job panel asks for that token (its proxy never adds one: job code can reach it).
+    say(
+      `dashboard ${membersApiUrl}/dashboard/ (its job panel asks for the API token: ${
+        apiToken.path ? `cat ${apiToken.path}` : 'the value of EDGEFLEET_API_TOKEN'
+      })`,
+    );
     say(
       'submit a job: node packages/cli/dist/main.js submit examples/hello --wait   (Ctrl-C stops the node)',
     );

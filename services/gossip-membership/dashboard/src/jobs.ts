@@ -1,7 +1,9 @@
 // The jobs of the node being viewed, read from the job API through the membership service's proxy
 // (/v1/jobs). The job API has no change stream for its list, so the list is re-read: every 2 s while a
 // job is active or the API is unreachable, every 5 s otherwise, and at once when the
-// node's meta says its load changed (a job started or ended).
+// node's meta says its load changed (a job started or ended). A 401 from the job API shows a field for
+// its token (see api-token.ts); once entered, the list is re-read with it.
+import { apiToken, jobApiHeaders, setApiToken } from './api-token.js';
 import { byId, h, setBanner } from './dom.js';
 import { ago, duration } from './format.js';
 import type { ApiError, JobList, JobRecordView, JobSummary } from './types.js';
@@ -34,6 +36,8 @@ export function startJobs(openLogs: (jobId: string) => void): JobsView {
   const banner = byId('jobs-banner');
   const empty = byId('jobs-empty');
   const summaryEl = byId('jobs-summary');
+  const tokenForm = byId<HTMLFormElement>('jobs-token');
+  const tokenInput = byId<HTMLInputElement>('jobs-token-input');
   let jobs: JobSummary[] = [];
   const results = new Map<string, JobRecordView>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -104,7 +108,7 @@ export function startJobs(openLogs: (jobId: string) => void): JobsView {
     const missing = jobs.filter((j) => TERMINAL.has(j.state) && !results.has(j.jobId)).slice(0, 5);
     for (const j of missing) {
       try {
-        const res = await fetch(jobUrl(j.jobId), { headers: { accept: 'application/json' } });
+        const res = await fetch(jobUrl(j.jobId), { headers: jobApiHeaders('application/json') });
         if (res.ok) results.set(j.jobId, (await res.json()) as JobRecordView);
       } catch {}
     }
@@ -116,10 +120,18 @@ export function startJobs(openLogs: (jobId: string) => void): JobsView {
     loading = true;
     clearTimeout(timer);
     try {
-      const res = await fetch(api(`jobs?limit=${LIMIT}`), { headers: { accept: 'application/json' } });
+      const sent = apiToken();
+      const res = await fetch(api(`jobs?limit=${LIMIT}`), { headers: jobApiHeaders('application/json') });
+      if (res.status === 401) {
+        // A token that no longer works (wrong, or the node made a new one) is forgotten.
+        if (sent !== undefined && apiToken() === sent) setApiToken(undefined);
+        askForToken(sent !== undefined);
+        return;
+      }
       if (!res.ok) throw new Error(await errorText(res));
       jobs = ((await res.json()) as JobList).jobs;
       failing = false;
+      tokenForm.hidden = true;
       setBanner(banner, undefined);
       render(Date.now());
       void fetchResults();
@@ -137,6 +149,30 @@ export function startJobs(openLogs: (jobId: string) => void): JobsView {
       timer = setTimeout(() => void load(), active ? ACTIVE_MS : IDLE_MS);
     }
   }
+
+  function askForToken(rejected: boolean): void {
+    failing = true;
+    jobs = [];
+    setBanner(
+      banner,
+      rejected
+        ? 'The job API refused the API token (401). Enter the current one.'
+        : "The job API asks for its API token (401). Enter it to see this node's jobs.",
+      'auth',
+    );
+    tokenForm.hidden = false;
+    render(Date.now());
+  }
+
+  tokenForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const token = tokenInput.value.trim();
+    if (!token) return;
+    setApiToken(token);
+    tokenInput.value = '';
+    tokenForm.hidden = true;
+    void load();
+  });
 
   tbody.addEventListener('click', (ev) => {
     const id = (ev.target as HTMLElement).closest<HTMLElement>('[data-logs]')?.dataset.logs;

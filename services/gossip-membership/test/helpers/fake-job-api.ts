@@ -33,6 +33,9 @@ export interface FakeJobApiOptions {
   /** ms in QUEUED, then in RUNNING, before SUCCEEDED. */
   queuedMs?: number;
   runningMs?: number;
+  /** When set, every request needs `Authorization: Bearer <token>` (401 UNAUTHORIZED otherwise), as
+   * the job-receiver does in local mode. */
+  token?: string;
 }
 
 export async function startFakeJobApi(o: FakeJobApiOptions = {}): Promise<FakeJobApi> {
@@ -59,6 +62,12 @@ export async function startFakeJobApi(o: FakeJobApiOptions = {}): Promise<FakeJo
         contentType: req.headers['content-type'],
         body: '',
       });
+    });
+    app.addHook('onRequest', async (req, reply) => {
+      if (o.token !== undefined && req.headers.authorization !== `Bearer ${o.token}`)
+        return reply
+          .status(401)
+          .send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong API token' } });
     });
     app.addHook('preHandler', async (req) => {
       const last = received[received.length - 1];
