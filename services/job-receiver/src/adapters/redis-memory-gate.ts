@@ -21,11 +21,12 @@ export class RedisMemoryGate {
   async check(): Promise<boolean> {
     const m = parseRedisMemory(await this.redis.info('memory'));
     const why = m ? writesRefusedWhy(m) : null;
-    if (why !== this.last) {
+    // One line per change of state: the reason's figures (used memory) move between checks.
+    if ((why === null) !== (this.last === null)) {
       if (why) this.logger.error({ why }, 'redis out of memory: taking no jobs');
       else this.logger.info('redis accepts writes again: taking jobs');
-      this.last = why;
     }
+    this.last = why;
     return why === null;
   }
 }
