@@ -33,6 +33,9 @@ const RETENTION_MS = 50_000;
 const REAP_MS = localConfig().gossipToTheDeadTimeMs;
 /** Failure detection bound in the Local profile (suspicion max 6 × 3 × 1 s, plus a probe round). */
 const DEATH_MS = 25_000;
+// A node that misses a join's gossip learns of it through the next push/pull (every 15 s in the
+// Local profile), so waiting for a full cluster allows more than one push/pull interval.
+const JOIN_MS = 40_000;
 
 interface ApiMember {
   name: string;
@@ -121,10 +124,12 @@ describe('departed members in a mixed cluster', { timeout: 180_000 }, () => {
       await until(
         async () => (await list(n)).filter((m) => names.includes(m.name) && m.state === 'alive').length === 5,
         `${n.name} sees all five alive`,
+        JOIN_MS,
       );
     await until(
       async () => (await go1.members()).filter((m) => m.state === 'alive').length === 5,
       'go-1 sees all five alive',
+      JOIN_MS,
     );
 
     // ts-v dies without a word.
