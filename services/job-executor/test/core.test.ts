@@ -4,7 +4,7 @@ import { diskVerdict } from '../src/core/disk-budget.js';
 import { buildJobEnv } from '../src/core/job-env.js';
 import { diskShortfall, effectiveLimits } from '../src/core/limits.js';
 import { runOutcome } from '../src/core/outcome.js';
-import { decideStart } from '../src/core/phases.js';
+import { DOWNLOAD_CRASH_ALLOWANCE, decideStart } from '../src/core/phases.js';
 import { type ListedInput, planWorkspace } from '../src/core/workspace-plan.js';
 
 const limits = { maxFiles: 100, maxBytes: 1000 };
@@ -194,6 +194,21 @@ describe('decideStart', () => {
     [{ state: 'RUNNING', attempt: 1, cancelRequested: false, handedOff: true }, 'ack'],
   ] as const)('%j → %s', (rec, kind) => {
     expect(decideStart(rec, 2).kind).toBe(kind);
+  });
+  it('does not count attempts that crashed before any job code ran against maxAttempts, within a bound', () => {
+    // Crashed while DOWNLOADING (e.g. restarts during a long S3 outage): runs again.
+    expect(decideStart({ state: 'DOWNLOADING', attempt: 2, cancelRequested: false }, 2).kind).toBe('run');
+    expect(
+      decideStart(
+        { state: 'DOWNLOADING', attempt: 2 + DOWNLOAD_CRASH_ALLOWANCE - 1, cancelRequested: false },
+        2,
+      ).kind,
+    ).toBe('run');
+    expect(
+      decideStart({ state: 'DOWNLOADING', attempt: 2 + DOWNLOAD_CRASH_ALLOWANCE, cancelRequested: false }, 2),
+    ).toEqual({ kind: 'exhausted', attempts: 2 + DOWNLOAD_CRASH_ALLOWANCE });
+    // Job code ran (INSTALLING / RUNNING): maxAttempts holds.
+    expect(decideStart({ state: 'RUNNING', attempt: 2, cancelRequested: false }, 2).kind).toBe('exhausted');
   });
   it('marks a reclaimed attempt as a re-run', () => {
     expect(decideStart({ state: 'DOWNLOADING', attempt: 1, cancelRequested: false }, 2)).toEqual({

@@ -348,8 +348,11 @@ describe('records that decide before running', () => {
     const e: JobsEntry = { jobId, message, receivedAt: Date.now(), source: 'replay' };
     return encodeEntry(e);
   };
-  const move = (jobId: string, to: 'QUEUED' | 'DOWNLOADING' | 'CANCELED', incr = false) =>
-    transitionJob(h.redis, h.names, { jobId, to, by: 'test', now: Date.now(), incrAttempt: incr });
+  const move = (
+    jobId: string,
+    to: 'QUEUED' | 'DOWNLOADING' | 'INSTALLING' | 'RUNNING' | 'CANCELED',
+    incr = false,
+  ) => transitionJob(h.redis, h.names, { jobId, to, by: 'test', now: Date.now(), incrAttempt: incr });
 
   it('a job canceled while queued is acknowledged without running', async () => {
     const id = 'canceled-first';
@@ -392,11 +395,25 @@ describe('records that decide before running', () => {
     expect(hist.at(-3)).toMatchObject({ state: 'DOWNLOADING', reason: 'EXECUTOR_CRASHED' });
   });
 
+  it('attempts that crashed while downloading (no job code ran) do not use up the attempts', async () => {
+    const id = 'download-crashes-1';
+    await h.put(`${id}/main.py`, 'print("third attempt")');
+    await move(id, 'QUEUED');
+    await move(id, 'DOWNLOADING', true);
+    await move(id, 'DOWNLOADING', true);
+    await h.redis.xadd(h.names.jobsStream, '*', ...entryFor(id));
+    const r = await h.terminal(id);
+    expect(r).toMatchObject({ state: 'SUCCEEDED', attempt: 3 });
+  });
+
   it('a job whose attempts are used ends FAILED ATTEMPTS_EXHAUSTED, exactly once', async () => {
     const id = 'exhausted-1';
     await move(id, 'QUEUED');
     await move(id, 'DOWNLOADING', true);
     await move(id, 'DOWNLOADING', true);
+    // The second attempt got as far as running job code.
+    await move(id, 'INSTALLING');
+    await move(id, 'RUNNING');
     await h.redis.xadd(h.names.jobsStream, '*', ...entryFor(id));
     const r = await h.terminal(id);
     expect(r).toMatchObject({ state: 'FAILED', reason: 'ATTEMPTS_EXHAUSTED', hasFiles: true });

@@ -5,6 +5,9 @@
 //   QUEUED ─► DOWNLOADING ─► INSTALLING ─► RUNNING ─► (results entry; the uploader records the rest)
 //      ▲ a reclaimed entry whose record is DOWNLOADING/INSTALLING/RUNNING is a crashed attempt:
 //        run again from a clean workspace while attempts remain, else ATTEMPTS_EXHAUSTED.
+//        An attempt that crashed while DOWNLOADING never ran job code, so the job cannot have caused
+//        the crash (a restart or power cut, likely while it waited out an S3 outage): it gets
+//        DOWNLOAD_CRASH_ALLOWANCE attempts more than maxAttempts, a bound that still stops a loop.
 import { isTerminal, type JobState } from '@edgefleet/contracts';
 
 export const ACTIVE_STATES = ['DOWNLOADING', 'INSTALLING', 'RUNNING'] as const satisfies readonly JobState[];
@@ -32,6 +35,9 @@ export type StartDecision =
   /** Run: first attempt (from QUEUED) or again after a crash. */
   | { kind: 'run'; from: JobState; rerun: boolean };
 
+/** Attempts beyond maxAttempts for a job whose crashed attempt had not yet left DOWNLOADING. */
+export const DOWNLOAD_CRASH_ALLOWANCE = 8;
+
 export function decideStart(rec: RecordView | null, maxAttempts: number): StartDecision {
   if (!rec) return { kind: 'missing' };
   if (isTerminal(rec.state)) return { kind: 'ack', why: `record is already ${rec.state}` };
@@ -41,6 +47,7 @@ export function decideStart(rec: RecordView | null, maxAttempts: number): StartD
     return rec.cancelRequested ? { kind: 'cancel-queued' } : { kind: 'run', from: 'QUEUED', rerun: false };
   // DOWNLOADING / INSTALLING / RUNNING: a previous attempt did not finish.
   if (rec.cancelRequested) return { kind: 'cancel-started' };
-  if (rec.attempt >= maxAttempts) return { kind: 'exhausted', attempts: rec.attempt };
+  const limit = rec.state === 'DOWNLOADING' ? maxAttempts + DOWNLOAD_CRASH_ALLOWANCE : maxAttempts;
+  if (rec.attempt >= limit) return { kind: 'exhausted', attempts: rec.attempt };
   return { kind: 'run', from: rec.state, rerun: true };
 }
