@@ -8,9 +8,8 @@ const opts: ChaosPlanOptions = {
   serviceKills: 6,
   redisRestarts: 2,
   redisKills: 1,
-  s3Outages: 1,
-  webhookOutages: 1,
-  outageMs: 6_000,
+  s3OutagesMs: [6_000],
+  webhookOutagesMs: [6_000],
 };
 
 describe('chaos plan', () => {
@@ -67,15 +66,51 @@ describe('chaos plan', () => {
       kills: { 'job-executor': 2 },
       redisRestarts: 2,
       redisKills: 1,
-      s3Outages: 1,
-      webhookOutages: 1,
+      s3Outages: [10_000, 60_000, 300_000],
+      webhookOutages: [600_000],
       s3Faulted: 10,
       webhookFaulted: 3,
       pendingJobs: 0,
       pendingResults: 0,
+      foldersLeft: 0,
       wallMs: 1234,
     });
     expect(table).toMatch(/\| lost +\| 3 +\|/);
     expect(table).toMatch(/\| kill -9 job-executor +\| 2 +\|/);
+    expect(table).toMatch(/\| S3 outages \(503s served\) +\| 10 s, 60 s, 5 min \(10\) +\|/);
+    expect(table).toMatch(/\| webhook outages \(503s served\) +\| 10 min \(3\) +\|/);
+    expect(table).toMatch(/\| job folders left on disk +\| 0 +\|/);
+  });
+
+  it('lays outages of one kind one after the other inside the fault window, at their length', () => {
+    const full = {
+      ...opts,
+      durationMs: 14 * 60_000,
+      s3OutagesMs: [10_000, 60_000, 300_000],
+      webhookOutagesMs: [600_000],
+    };
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const plan = planChaos({ ...full, seed });
+      for (const kind of ['s3-outage', 'webhook-outage'] as const) {
+        const outages = plan.flatMap((e) => (e.kind === kind ? [e] : []));
+        expect(outages.map((e) => e.durationMs).sort((a, b) => a - b)).toEqual(
+          kind === 's3-outage' ? [10_000, 60_000, 300_000] : [600_000],
+        );
+        for (let i = 0; i < outages.length; i++) {
+          const e = outages[i] as (typeof outages)[number];
+          expect(e.atMs).toBeGreaterThanOrEqual(84_000);
+          expect(e.atMs + e.durationMs).toBeLessThanOrEqual(756_000);
+          if (i > 0) {
+            const prev = outages[i - 1] as (typeof outages)[number];
+            expect(e.atMs).toBeGreaterThanOrEqual(prev.atMs + prev.durationMs);
+          }
+        }
+      }
+    }
+    // A 60 s outage in a 75 s run (fault window 60 s) fits only at its very start; 61 s does not fit.
+    expect(() => planChaos({ ...opts, s3OutagesMs: [61_000] })).toThrow(
+      /do not fit the fault window of 60000 ms/,
+    );
+    expect(() => planChaos({ ...opts, webhookOutagesMs: [0] })).toThrow(/must be > 0/);
   });
 });

@@ -40,10 +40,10 @@ export interface ChaosPlanOptions {
   serviceKills: number;
   redisRestarts: number;
   redisKills: number;
-  s3Outages: number;
-  webhookOutages: number;
-  /** Length of each S3 / webhook outage. */
-  outageMs: number;
+  /** Length of each S3 outage, in ms (S3 answers 503; SQS keeps working). */
+  s3OutagesMs: number[];
+  /** Length of each webhook outage, in ms (the webhook answers 503). */
+  webhookOutagesMs: number[];
 }
 
 /** Minimum spacing between two Redis events, so each outage is over before the next begins. */
@@ -77,11 +77,55 @@ export function planChaos(o: ChaosPlanOptions): ChaosEvent[] {
     const hi = Math.max(lo + 1, lo + slot - REDIS_GAP_MS);
     events.push({ atMs: between(lo, hi), kind });
   });
-  for (let i = 0; i < o.s3Outages; i++)
-    events.push({ atMs: between(faultFrom, faultTo), kind: 's3-outage', durationMs: o.outageMs });
-  for (let i = 0; i < o.webhookOutages; i++)
-    events.push({ atMs: between(faultFrom, faultTo), kind: 'webhook-outage', durationMs: o.outageMs });
+  for (const [atMs, durationMs] of layOutages(o.s3OutagesMs, faultFrom, faultTo, rnd, 's3'))
+    events.push({ atMs, kind: 's3-outage', durationMs });
+  for (const [atMs, durationMs] of layOutages(o.webhookOutagesMs, faultFrom, faultTo, rnd, 'webhook'))
+    events.push({ atMs, kind: 'webhook-outage', durationMs });
   return events.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Outages of one kind, one after the other in a random order, each starting and ending inside
+ * [from, to): the free time (window minus the outages' sum) is cut at random points into the gaps
+ * before, between and after them, so no outage hides inside another and each is felt at its length.
+ * Returns [start, duration] pairs; throws when the outages do not fit the window.
+ */
+function layOutages(
+  durations: number[],
+  from: number,
+  to: number,
+  rnd: () => number,
+  what: string,
+): [number, number][] {
+  if (durations.length === 0) return [];
+  for (const d of durations)
+    if (!(Number.isFinite(d) && d > 0)) throw new Error(`${what} outage of ${d} ms: must be > 0`);
+  const free = to - from - durations.reduce((a, b) => a + b, 0);
+  if (free < 0)
+    throw new Error(
+      `${what} outages of ${durations.join(' + ')} ms do not fit the fault window of ${to - from} ms (the middle 80 % of the run): lengthen the run`,
+    );
+  const order = [...durations];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  // n + 1 gaps: n + 1 random weights normalised to the free time.
+  const weights = Array.from({ length: order.length + 1 }, () => rnd() + 0.05);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const out: [number, number][] = [];
+  let at = from;
+  order.forEach((d, i) => {
+    at += Math.floor((free * (weights[i] as number)) / total);
+    out.push([at, d]);
+    at += d;
+  });
+  return out;
+}
+
+/** Fault window of a run of `durationMs`: faults happen in its middle 80 %. */
+export function faultWindowMs(durationMs: number): number {
+  return Math.floor(durationMs * 0.9) - Math.floor(durationMs * 0.1);
 }
 
 /** What the driver saw of one job at the end. */
@@ -146,14 +190,25 @@ export interface ChaosSummary {
   kills: Record<string, number>;
   redisRestarts: number;
   redisKills: number;
-  s3Outages: number;
-  webhookOutages: number;
+  /** Length of each S3 / webhook outage carried out, in ms. */
+  s3Outages: number[];
+  webhookOutages: number[];
   /** S3 requests answered 503 by the fault proxy, webhook calls answered 503. */
   s3Faulted: number;
   webhookFaulted: number;
   pendingJobs: number;
   pendingResults: number;
+  /** Job folders still on disk (<dataDir>/jobs/*) once the node went quiet. */
+  foldersLeft: number;
   wallMs: number;
+}
+
+/** "10 s, 60 s, 5 min" */
+function lengths(ms: number[]): string {
+  if (ms.length === 0) return '0';
+  return ms
+    .map((m) => (m >= 120_000 && m % 60_000 === 0 ? `${m / 60_000} min` : `${Math.round(m / 1000)} s`))
+    .join(', ');
 }
 
 /** The run as (what, value) rows. */
@@ -174,9 +229,10 @@ export function summaryRows(s: ChaosSummary): [string, string][] {
       .map(([k, n]): [string, string] => [`kill -9 ${k}`, String(n)]),
     ['redis restarts (SIGTERM)', String(s.redisRestarts)],
     ['redis kill -9', String(s.redisKills)],
-    ['S3 outages (503s served)', `${s.s3Outages} (${s.s3Faulted})`],
-    ['webhook outages (503s served)', `${s.webhookOutages} (${s.webhookFaulted})`],
+    ['S3 outages (503s served)', `${lengths(s.s3Outages)} (${s.s3Faulted})`],
+    ['webhook outages (503s served)', `${lengths(s.webhookOutages)} (${s.webhookFaulted})`],
     ['pending in jobs / results groups', `${s.pendingJobs} / ${s.pendingResults}`],
+    ['job folders left on disk', String(s.foldersLeft)],
     ['lost', String(v.lost.length)],
     ['two terminal states', String(v.doubleTerminal.length)],
     ['duplicated notifications (same Idempotency-Key)', String(v.duplicated.length)],

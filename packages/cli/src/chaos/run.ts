@@ -4,7 +4,7 @@
 // power cut, S3 and webhook outages), waits with a deadline for the node to go quiet, and reports
 // what every job ended as. The emulator and proxy come from the caller (the testkit's), so this
 // module needs nothing beyond the CLI's own dependencies.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,7 +114,12 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     'result-uploader': 0,
     'gossip-membership': 0,
   };
-  const counts = { redisRestarts: 0, redisKills: 0, s3Outages: 0, webhookOutages: 0 };
+  const counts = {
+    redisRestarts: 0,
+    redisKills: 0,
+    s3Outages: [] as number[],
+    webhookOutages: [] as number[],
+  };
   const problems: string[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
   const jobIds: string[] = [];
@@ -132,6 +137,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
   let webhookFaulted = () => 0;
   let pendingJobs = -1;
   let pendingResults = -1;
+  let foldersLeft = -1;
   let verdict: ChaosVerdict = judge([]);
 
   try {
@@ -236,7 +242,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
           return;
         }
         case 's3-outage': {
-          counts.s3Outages++;
+          counts.s3Outages.push(e.durationMs);
           log(`${at} S3 answers 503 for ${e.durationMs} ms`);
           // SQS requests carry x-amz-target (JSON protocol); everything else is S3.
           const rule = proxy.addRule({
@@ -248,7 +254,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
           return;
         }
         case 'webhook-outage': {
-          counts.webhookOutages++;
+          counts.webhookOutages.push(e.durationMs);
           log(`${at} webhook answers 503 for ${e.durationMs} ms`);
           hook.state.failing = true;
           background.push(
@@ -269,6 +275,10 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     log(`schedule done at t+${((Date.now() - t0) / 1000).toFixed(1)}s; waiting for quiescence`);
 
     const notified = () => new Set(hook.hooks.map((h) => h.jobId));
+    // Job folders: the executor makes <dataDir>/jobs/<jobId>; the uploader deletes it once the outputs
+    // are uploaded (EDGEFLEET_KEEP_JOB_DIR_SECONDS 0).
+    const jobsDir = join(dataDir, 'jobs');
+    const folders = () => (existsSync(jobsDir) ? readdirSync(jobsDir).length : 0);
     const pending = async (stream: string, group: string) =>
       Number(((await redis?.xpending(stream, group)) as [number, ...unknown[]] | undefined)?.[0] ?? -1);
     const quiet = await until(async () => {
@@ -278,7 +288,8 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
       if (!states.every((s) => s !== undefined && s !== null && TERMINAL.has(s))) return false;
       pendingJobs = await pending(names.jobsStream, GROUPS.executor);
       pendingResults = await pending(names.resultsStream, GROUPS.uploader);
-      return pendingJobs === 0 && pendingResults === 0;
+      foldersLeft = folders();
+      return pendingJobs === 0 && pendingResults === 0 && foldersLeft === 0;
     }, o.quiesceTimeoutMs);
     if (!quiet) problems.push(`the node did not go quiet within ${o.quiesceTimeoutMs} ms`);
     try {
@@ -287,6 +298,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     } catch (e) {
       problems.push(`XPENDING failed: ${(e as Error).message}`);
     }
+    foldersLeft = folders();
 
     const observations: JobObservation[] = [];
     for (const jobId of jobIds) {
@@ -322,10 +334,15 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
         `lost: ${id} (state ${ob?.state ?? 'none'}, ${ob?.notificationKeys.length ?? 0} notifications, results ${ob?.resultsComplete ? 'complete' : 'missing'})`,
       );
     }
+    // The plan makes no job fail on purpose: outages are waited out, killed services resume their work.
+    for (const ob of observations)
+      if (ob.state !== 'SUCCEEDED' && !verdict.lost.includes(ob.jobId))
+        problems.push(`not SUCCEEDED: ${ob.jobId} (${ob.state}${ob.reason ? ` ${ob.reason}` : ''})`);
     for (const id of verdict.doubleTerminal) problems.push(`two terminal states: ${id}`);
     for (const id of verdict.unexplainedDuplicates) problems.push(`unexplained duplicate: ${id}`);
     if (pendingJobs !== 0 || pendingResults !== 0)
       problems.push(`pending entries left: jobs ${pendingJobs}, results ${pendingResults}`);
+    if (foldersLeft !== 0) problems.push(`job folders left on disk: ${foldersLeft}`);
     const stray = notified();
     for (const id of jobIds) stray.delete(id);
     if (stray.size) problems.push(`notifications for unknown jobs: ${[...stray].join(', ')}`);
@@ -353,6 +370,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosResult> {
     webhookFaulted: webhookFaulted(),
     pendingJobs,
     pendingResults,
+    foldersLeft,
     wallMs: Date.now() - started,
     problems,
     nodeLogFile,
