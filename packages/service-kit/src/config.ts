@@ -7,9 +7,18 @@ import { z } from 'zod';
 
 export const ENV_PREFIX = 'EDGEFLEET_';
 
-/** `redisUrl` → `EDGEFLEET_REDIS_URL`; `maxInflight2` → `EDGEFLEET_MAX_INFLIGHT2`. */
+/**
+ * `redisUrl` → `EDGEFLEET_REDIS_URL`; `maxInflight2` → `EDGEFLEET_MAX_INFLIGHT2`; a unit `KiB`/`MiB`/`GiB`
+ * is one word: `defaultOutputMiB` → `EDGEFLEET_DEFAULT_OUTPUT_MIB`.
+ */
 export function envName(key: string, prefix = ENV_PREFIX): string {
-  return prefix + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return (
+    prefix +
+    key
+      .replace(/([KMG])iB(?=$|[A-Z0-9])/g, '$1ib')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toUpperCase()
+  );
 }
 
 export class ConfigError extends Error {

@@ -18,6 +18,10 @@ describe('loadEnvConfig', () => {
     expect(envName('redisUrl')).toBe('EDGEFLEET_REDIS_URL');
     expect(envName('queueUrls')).toBe('EDGEFLEET_QUEUE_URLS');
     expect(envName('maxBacklog')).toBe('EDGEFLEET_MAX_BACKLOG');
+    expect(envName('defaultOutputMiB')).toBe('EDGEFLEET_DEFAULT_OUTPUT_MIB');
+    expect(envName('defaultMemoryMiB')).toBe('EDGEFLEET_DEFAULT_MEMORY_MIB');
+    expect(envName('uploadPartSizeMib')).toBe('EDGEFLEET_UPLOAD_PART_SIZE_MIB');
+    expect(envName('streamMaxMiB')).toBe('EDGEFLEET_STREAM_MAX_MIB');
   });
 
   it('applies defaults and coerces values', () => {
