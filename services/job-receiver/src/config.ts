@@ -60,6 +60,14 @@ export const ConfigSchema = z
     retentionSweepMs: env.int(1000, 24 * 3600 * 1000).default(3600 * 1000),
     /** Approximate cap of the `jobs` stream (XADD MAXLEN ~); far above maxBacklog. */
     jobsStreamMaxLen: env.int(1000, 10_000_000).default(100_000),
+    /**
+     * Memory budget of each of the `jobs` and `results` streams, in MiB: entries every consumer group
+     * has processed are trimmed, oldest first, while the stream's MEMORY USAGE is above it (entries not
+     * yet processed are never trimmed for memory). 8 MiB ≈ 15,000 jobs entries of a 300-byte message.
+     */
+    streamMaxMiB: env.int(1, 4096).default(8),
+    /** How often the streams are held to streamMaxMiB, in ms. */
+    streamTrimMs: env.int(1000, 24 * 3600 * 1000).default(60_000),
     /** Refuse to hand off (not ready, no polling) unless Redis persists every write before replying. */
     requireDurability: env.bool().default(true),
     /**

@@ -18,6 +18,7 @@ import { JobStore } from './adapters/job-store.js';
 import { LogTailReader } from './adapters/log-tail.js';
 import { RedisMemoryGate } from './adapters/redis-memory-gate.js';
 import { SqsPoller } from './adapters/sqs-poller.js';
+import { trimStreamToBudget } from './adapters/stream-trimmer.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
 import { intakeBlockedByDisk } from './core/disk-watermark.js';
@@ -153,6 +154,26 @@ async function start(config: Config): Promise<void> {
   sweeper.unref();
   void sweep();
 
+  // Processed stream entries are kept only while the stream fits its memory budget.
+  let trimming = false;
+  const trimStreams = async () => {
+    if (trimming) return;
+    trimming = true;
+    try {
+      for (const stream of [names.jobsStream, names.resultsStream]) {
+        const r = await trimStreamToBudget(redis, stream, config.streamMaxMiB * 2 ** 20);
+        if (r.trimmed) logger.info(r, 'stream held to its memory budget');
+        else if (r.held) logger.debug(r, 'stream over its memory budget, its entries not yet processed');
+      }
+    } catch (err) {
+      logger.warn({ err: errorFields(err) }, 'stream trim failed');
+    } finally {
+      trimming = false;
+    }
+  };
+  const streamTrimmer = setInterval(() => void trimStreams(), config.streamTrimMs);
+  streamTrimmer.unref();
+
   await app.listen({ host: config.httpHost, port: config.port });
   poller?.start();
   logger.info(
@@ -165,6 +186,7 @@ async function start(config: Config): Promise<void> {
     closers: [
       { name: 'sqs-poller', close: () => poller?.close() },
       { name: 'retention', close: () => clearInterval(sweeper) },
+      { name: 'stream-trim', close: () => clearInterval(streamTrimmer) },
       { name: 'http', close: () => app.close() },
       { name: 'sqs', close: () => sqs?.destroy() },
       { name: 'job-store', close: () => store.close() },
