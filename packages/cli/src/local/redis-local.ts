@@ -82,6 +82,11 @@ export async function startLocalRedis(
     'always',
     '--save',
     '',
+    // Compact job records and log tails, as in docker/compose.yaml (docker/README.md gives the sizes).
+    '--hash-max-listpack-value',
+    '1024',
+    '--stream-node-max-bytes',
+    '1024',
     '--logfile',
     join(dir, 'redis.log'),
   ];
