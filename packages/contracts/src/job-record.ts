@@ -49,6 +49,13 @@ export const JobRecord = z.object({
 export type JobRecord = z.infer<typeof JobRecord>;
 
 /**
+ * Record field: when the executor handed the attempt's result to the uploader (ms since the epoch), so
+ * a duplicate `jobs` entry is acknowledged rather than run again. Needed only until the job is
+ * terminal: the uploader's final transition removes it (a finished record keeps what the API shows).
+ */
+export const EXECUTOR_HANDED_OFF_FIELD = 'executorHandedOffAt';
+
+/**
  * Fields of the record hash that are not plain strings, and how they are stored: numbers as decimal
  * strings, booleans as '1'/'0', objects as JSON. Everything else is a plain string.
  */

@@ -13,6 +13,7 @@ import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  EXECUTOR_HANDED_OFF_FIELD,
   encodeEntry,
   GROUPS,
   type JobState,
@@ -57,7 +58,7 @@ import type { EnvironmentManager } from './env/types.js';
 
 export const BY = 'job-executor';
 /** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */
-export const HANDED_OFF = 'executorHandedOffAt';
+export const HANDED_OFF = EXECUTOR_HANDED_OFF_FIELD;
 
 export interface ExecutorSettings {
   dataDir: string;

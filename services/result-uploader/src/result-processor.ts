@@ -16,6 +16,7 @@
 import { rm } from 'node:fs/promises';
 import {
   allowedFrom,
+  EXECUTOR_HANDED_OFF_FIELD,
   isTerminal,
   type JobMessage,
   type JobRecord,
@@ -318,7 +319,8 @@ export class ResultProcessor {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.detail ? { detail: outcome.detail } : {}),
       set,
-      unset: [...unset, WAITING_SINCE],
+      // What only the hand-over between the services needed goes with the job's end.
+      unset: [...unset, WAITING_SINCE, EXECUTOR_HANDED_OFF_FIELD],
       xack: [this.ackOp(entry.id)],
     });
     await progress.clear().catch(() => undefined);
