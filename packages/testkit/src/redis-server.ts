@@ -13,6 +13,8 @@ export interface RedisServerOptions {
   aof?: boolean;
   appendfsync?: 'always' | 'everysec' | 'no';
   password?: string;
+  /** Data folder (AOF), e.g. on the same small disk as the job folders; default a new temp folder. */
+  dir?: string;
 }
 
 export interface RedisServer {
@@ -31,7 +33,7 @@ export interface RedisServer {
 }
 
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'edgefleet-redis-'));
   let port = await freePort();
   let child: ChildProcess | undefined;
   const aof = opts.aof ?? true;

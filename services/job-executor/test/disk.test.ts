@@ -1,7 +1,8 @@
-// A job that writes until the disk is full, on a small tmpfs data folder: the disk guard stops it
-// (OUTPUT_LIMIT above its quota, DISK_FULL below the device reserve) before the disk is full.
+// A job that writes until the disk is full, on a small tmpfs data folder that also holds Redis's AOF:
+// the disk guard stops it (OUTPUT_LIMIT above its quota, DISK_FULL below the device reserve) before
+// the disk is full, its folder goes, and Redis still takes (and persists) writes afterwards.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logSink } from '@edgefleet/testkit';
@@ -26,10 +27,13 @@ beforeAll(async () => {
     rmdirSync(dir);
     return;
   }
+  const redisDir = join(mnt, 'redis');
+  mkdirSync(redisDir);
   h = await startHarness({
     user: 'ef-exec-disk',
     logger: sink.logger,
     dataDir: mnt,
+    redisDir,
     settings: { minFreeDiskBytes: RESERVE, diskCheckMs: 100, defaultOutputMiB: 1024 },
   });
 });
@@ -44,6 +48,13 @@ afterAll(async () => {
 const free = () => {
   const s = statfsSync(mnt as string);
   return s.bavail * s.bsize;
+};
+
+/** Redis (AOF appendfsync always, on the same disk) still acknowledges a write: the AOF was written. */
+const redisWritable = async (id: string) => {
+  const harness = h as Harness;
+  expect(await harness.redis.set(`disk-probe:${id}`, 'x'.repeat(4096))).toBe('OK');
+  expect(await harness.redis.strlen(`disk-probe:${id}`)).toBe(4096);
 };
 
 /** Writes 1 MiB chunks into `folder` until told to stop; on ENOSPC it keeps trying (hostile). */
@@ -71,6 +82,7 @@ describe('disk budget while running', () => {
     expect(await h.leftovers(id)).toEqual([]);
     expect(existsSync(join(h.dataDir, 'jobs', id, 'tmp'))).toBe(false);
     expect(free()).toBeGreaterThan(RESERVE);
+    await redisWritable(id);
   });
 
   it('a job filling the disk through its TMPDIR ends DISK_FULL before the reserve is eaten', async (ctx) => {
@@ -83,6 +95,7 @@ describe('disk budget while running', () => {
     expect(await h.leftovers(id)).toEqual([]);
     // Its temp files are deleted at once: the space is back.
     expect(free()).toBeGreaterThan(RESERVE);
+    await redisWritable(id);
   });
 
   it('a job that fills the disk faster than the guard looks and dies of ENOSPC ends DISK_FULL', async (ctx) => {
@@ -100,6 +113,8 @@ describe('disk budget while running', () => {
     );
     const r = await h.terminal(id, 30_000);
     expect(r).toMatchObject({ state: 'FAILED', reason: 'DISK_FULL' });
+    expect(await h.leftovers(id)).toEqual([]);
     expect(free()).toBeGreaterThan(RESERVE);
+    await redisWritable(id);
   });
 });

@@ -129,13 +129,18 @@ export async function startHarness(o: {
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
   /** The data folder (default: a new temp folder), e.g. a small tmpfs; emptied, not removed, at stop. */
   dataDir?: string;
+  /** redis-server's data folder (its AOF), e.g. on the small disk of dataDir; default its own temp folder. */
+  redisDir?: string;
   /** How often running jobs' cancel flags are re-read, in ms (default 2000, the product's). */
   cancelCheckMs?: number;
   /** Extra executor dependencies (clock, random source, outage backoff). */
   deps?: Pick<ExecutorDeps, 'random' | 'outageBackoff' | 'now'>;
 }): Promise<Harness> {
   ensureUser(o.user);
-  const redisServer = await startRedisServer(o.redisPassword ? { password: o.redisPassword } : {});
+  const redisServer = await startRedisServer({
+    ...(o.redisPassword ? { password: o.redisPassword } : {}),
+    ...(o.redisDir ? { dir: o.redisDir } : {}),
+  });
   const emulator = await startEmulator();
   emulator.createBucket(BUCKET);
   emulator.createBucket(FOREIGN_BUCKET);
