@@ -24,6 +24,7 @@ const reportFile = join(root, 'docs', 'benchmarks.md');
 const SECTIONS = [
   { id: 'pipeline', args: ['--filter', '@edgefleet/cli', 'bench:pipeline'] },
   { id: 'memory', args: ['--filter', '@edgefleet/cli', 'bench:memory'] },
+  { id: 'redis-memory', args: ['--filter', '@edgefleet/cli', 'bench:redis-memory'] },
   { id: 'receiver', args: ['--filter', '@edgefleet/job-receiver', 'bench'] },
   { id: 'env-cache', args: ['--filter', '@edgefleet/job-executor', 'bench:env'] },
   { id: 'executor', args: ['--filter', '@edgefleet/job-executor', 'bench'] },
