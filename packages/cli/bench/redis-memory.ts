@@ -338,6 +338,9 @@ emitBenchSection({
   notes: [
     `${REAL} jobs ran through the node in ${fmt(wallS, 0)} s; the copies took ${fmt(copyS, 0)} s. ` +
       `Final states: ${[...outcome].map(([k, n]) => `${k} ${n}`).join(', ')}.`,
+    "Rows of copies before the last count only the copies' own keys (record, history, tail, index): their " +
+      "stream entries are added at the end, so the last row's jump (≈ 1.2 KiB per job) is the two stream " +
+      `entries of ${JOBS - REAL} copies.`,
     `Per finished job: **${fmt(perJob / 1024, 2)} KiB** of \`used_memory\` (growth from the warm-up to ${JOBS} jobs ÷ ${JOBS}); ` +
       `${fmt(perReal / 1024, 2)} KiB per job run by the node, ${fmt(perCopy / 1024, 2)} KiB per copy. ` +
       'Record, history, trimmed log tail, index member and one `jobs` and one `results` entry each ' +
