@@ -161,6 +161,9 @@ describe('compose files (docker-compose config)', () => {
       expect(cli('config', 'get', 'appendonly')).toBe('appendonly\nyes');
       expect(cli('config', 'get', 'appendfsync')).toBe('appendfsync\nalways');
       expect(cli('config', 'get', 'maxmemory-policy')).toBe('maxmemory-policy\nnoeviction');
+      // Compact job records and finished log tails (docker/README.md, "What has to fit in maxmemory").
+      expect(cli('config', 'get', 'hash-max-listpack-value')).toBe('hash-max-listpack-value\n1024');
+      expect(cli('config', 'get', 'stream-node-max-bytes')).toBe('stream-node-max-bytes\n1024');
       // Without the password: refused.
       const anon = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5000 });
       expect(anon.stdout).toMatch(/NOAUTH/);
