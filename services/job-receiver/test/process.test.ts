@@ -84,6 +84,48 @@ describe('job-receiver process', () => {
     }
   });
 
+  it('holds the jobs stream to EDGEFLEET_STREAM_MAX_MIB: processed entries go, unprocessed ones stay', async () => {
+    const redis = await startRedisServer();
+    const c = redis.client();
+    try {
+      // 4,000 entries of ~500 bytes (≈ 3 MiB), all read and acknowledged by the executor's group but
+      // the last 10, which are delivered and pending, and 20 more nobody has read yet.
+      const stream = 'edgefleet:stream:jobs';
+      const body = 'x'.repeat(500);
+      const ids: string[] = [];
+      for (let i = 0; i < 4030; i += 10) {
+        const m = c.multi();
+        for (let k = i; k < i + 10; k++) m.xadd(stream, '*', 'jobId', `job-${k}`, 'body', body);
+        for (const [, id] of (await m.exec()) ?? []) ids.push(id as string);
+      }
+      await c.xgroup('CREATE', stream, 'job-executor', '0');
+      await c.xreadgroup('GROUP', 'job-executor', 'c', 'COUNT', 4010, 'STREAMS', stream, '>');
+      for (let i = 0; i < 4000; i += 500) await c.xack(stream, 'job-executor', ...ids.slice(i, i + 500));
+      expect(Number(await c.memory('USAGE', stream, 'SAMPLES', '0'))).toBeGreaterThan(2 * 2 ** 20);
+
+      const port = await freePort();
+      const p = startServiceProcess(entry, {
+        env: {
+          EDGEFLEET_PORT: String(port),
+          EDGEFLEET_REDIS_URL: redis.url,
+          EDGEFLEET_STREAM_MAX_MIB: '1',
+          EDGEFLEET_STREAM_TRIM_MS: '1000',
+        },
+      });
+      await p.waitForOutput(/stream held to its memory budget/);
+      expect(Number(await c.memory('USAGE', stream, 'SAMPLES', '0'))).toBeLessThanOrEqual(2 ** 20);
+      const left = (await c.xrange(stream, '-', '+')).map(([id]) => id);
+      expect(left.length).toBeGreaterThan(30);
+      expect(left).toEqual(ids.slice(ids.length - left.length));
+      const pending = (await c.xpending(stream, 'job-executor')) as [number, string];
+      expect(pending).toEqual([10, ids[4000], ids[4009], [['c', '10']]]);
+      expect(await p.stop('SIGTERM')).toBe(0);
+    } finally {
+      c.disconnect();
+      await redis.stop();
+    }
+  });
+
   it('is not ready while Redis refuses writes for lack of memory, says why once, and recovers', async () => {
     const redis = await startRedisServer();
     const c = redis.client();

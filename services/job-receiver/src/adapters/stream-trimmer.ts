@@ -43,17 +43,48 @@ export async function groupPositions(redis: Redis, stream: string): Promise<Grou
   return out;
 }
 
-/** Trims the oldest processed entries of `stream` until it fits `budgetBytes` (as far as they reach). */
+/**
+ * Trims the oldest processed entries of `stream` until it fits `budgetBytes` (as far as they reach).
+ * The count to trim comes from the mean entry size, which the stream's fixed overhead skews, and Redis
+ * frees a stream's memory a whole node (listpack) at a time, not per entry; so the stream is measured
+ * again after each trim, and a trim that freed nothing is followed by one at least four times larger
+ * (at most 8 passes).
+ */
 export async function trimStreamToBudget(
   redis: Redis,
   stream: string,
   budgetBytes: number,
 ): Promise<StreamTrimReport> {
+  let first: StreamTrimReport | undefined;
+  let trimmed = 0;
+  let held: string | undefined;
+  let before = Number.POSITIVE_INFINITY;
+  let atLeast = 1;
+  for (let pass = 0; pass < 8; pass++) {
+    const r = await trimOnce(redis, stream, budgetBytes, atLeast);
+    first ??= r;
+    // r.usageBytes is measured after the previous pass's trim: unchanged means it freed no node.
+    if (r.usageBytes >= before) atLeast *= 4;
+    before = r.usageBytes;
+    trimmed += r.trimmed;
+    held = r.held;
+    if (r.trimmed === 0 || r.held) break;
+  }
+  return { ...(first as StreamTrimReport), trimmed, ...(held ? { held } : {}) };
+}
+
+async function trimOnce(
+  redis: Redis,
+  stream: string,
+  budgetBytes: number,
+  atLeast: number,
+): Promise<StreamTrimReport> {
   const usageBytes = Number((await redis.memory('USAGE', stream, 'SAMPLES', '0')) ?? 0);
   const length = await redis.xlen(stream);
   const report: StreamTrimReport = { stream, usageBytes, length, trimmed: 0 };
-  const over = entriesOverBudget({ usageBytes, length, budgetBytes });
-  if (over === 0) return report;
+  const needed = entriesOverBudget({ usageBytes, length, budgetBytes });
+  if (needed === 0) return report;
+  const over = Math.min(length, Math.max(needed, atLeast));
   const floor = processedBefore(await groupPositions(redis, stream));
   if (!floor) return { ...report, held: 'no consumer group has read the stream yet' };
   // The id of the over-th entry, or of the last processed one if fewer are processed.
