@@ -87,6 +87,7 @@ describe('job-receiver process', () => {
   it('holds the jobs stream to EDGEFLEET_STREAM_MAX_MIB: processed entries go, unprocessed ones stay', async () => {
     const redis = await startRedisServer();
     const c = redis.client();
+    let p: ReturnType<typeof startServiceProcess> | undefined;
     try {
       // 4,000 entries of ~500 bytes (≈ 3 MiB), all read and acknowledged by the executor's group but
       // the last 10, which are delivered and pending, and 20 more nobody has read yet.
@@ -104,7 +105,7 @@ describe('job-receiver process', () => {
       expect(Number(await c.memory('USAGE', stream, 'SAMPLES', '0'))).toBeGreaterThan(2 * 2 ** 20);
 
       const port = await freePort();
-      const p = startServiceProcess(entry, {
+      p = startServiceProcess(entry, {
         env: {
           EDGEFLEET_PORT: String(port),
           EDGEFLEET_REDIS_URL: redis.url,
@@ -121,6 +122,7 @@ describe('job-receiver process', () => {
       expect(pending).toEqual([10, ids[4000], ids[4009], [['c', '10']]]);
       expect(await p.stop('SIGTERM')).toBe(0);
     } finally {
+      await p?.stop('SIGKILL');
       c.disconnect();
       await redis.stop();
     }
