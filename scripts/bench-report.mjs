@@ -5,6 +5,9 @@
 //   pnpm bench                          every section (about 35 minutes on a 2-core machine)
 //   pnpm bench --only pipeline,memory   re-measure some sections, keep the others' last results
 //   pnpm bench --list                   the sections and their commands
+//   EDGEFLEET_BENCH_BASELINE=<commit> pnpm bench --only pipeline
+//                                       the pipeline section also compares warm jobs with a node built
+//                                       from that commit, interleaved in the same run (packages/cli/bench/pipeline.ts)
 //
 // Each benchmark describes its results as a BenchSection (packages/testkit/src/bench-report.ts) and
 // writes it to $EDGEFLEET_BENCH_OUT/<id>.json. The sections are kept in docs/bench-results/ (so a

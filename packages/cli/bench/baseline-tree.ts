@@ -57,24 +57,8 @@ export function prepareBaselineTree(
 }
 
 /**
- * The job user of the baseline node: a system user of its own (created like scripts/install-system-deps.sh
- * creates edgefleet-job), because an earlier executor at concurrency 1 ends every process of its job
- * user's uid when a job ends: with the usual job user it would kill the jobs of this run's other node
- * and of anything else on the machine.
+ * The job user of the baseline node: a user of its own, because an earlier executor at concurrency 1
+ * ends every process of its job user's uid when a job ends: with the usual job user it would kill the
+ * jobs of this run's other node and of anything else on the machine.
  */
 export const BASELINE_JOB_USER = 'edgefleet-bench-base';
-
-export function ensureBaselineJobUser(say: (line: string) => void): void {
-  try {
-    execFileSync('getent', ['passwd', BASELINE_JOB_USER], { stdio: 'ignore' });
-    return;
-  } catch {
-    // missing: create it
-  }
-  say(`creating the system user ${BASELINE_JOB_USER} for the baseline node's jobs`);
-  execFileSync(
-    'useradd',
-    ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', BASELINE_JOB_USER],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-}

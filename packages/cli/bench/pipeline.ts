@@ -34,12 +34,7 @@ import { Redis } from 'ioredis';
 import { folderMessage, listFiles } from '../src/commands/submit.js';
 import { startLocalNodeProcess } from '../src/local/node-process.js';
 import { type RecordedHook, startWebhookRecorder } from '../src/local/webhook-recorder.js';
-import {
-  BASELINE_JOB_USER,
-  type BaselineTree,
-  ensureBaselineJobUser,
-  prepareBaselineTree,
-} from './baseline-tree.js';
+import { BASELINE_JOB_USER, type BaselineTree, prepareBaselineTree } from './baseline-tree.js';
 import { runNaiveWorker } from './naive-worker.js';
 import {
   BASELINE_HEADER,
@@ -53,6 +48,7 @@ import {
   summarize,
   summaryRow,
 } from './pipeline-stats.js';
+import { ensureSystemUser } from './system-user.js';
 
 const argv = process.argv.slice(2);
 const knob = (name: string, variable: string, dflt: number): number => {
@@ -84,12 +80,18 @@ const RESULTS_BUCKET = 'edgefleet-results';
 const RESULTS_PREFIX = 'results/';
 const RESULTS_URI = `s3://${RESULTS_BUCKET}/${RESULTS_PREFIX}`;
 const NAIVE_QUEUE = 'edgefleet-bench-naive';
+/**
+ * The node's job user: one of its own (system-user.ts), so that jobs of tests or other nodes running as
+ * edgefleet-job on the same machine do not keep the executor from starting.
+ */
+const JOB_USER = 'edgefleet-bench';
 /** Local mode's settings that shape throughput, set explicitly so the report states them truthfully. */
 const NODE_SETTINGS = {
   EDGEFLEET_CONCURRENCY: '1', // executor: jobs run at once
   EDGEFLEET_JOB_CONCURRENCY: '1', // uploader: results entries handled at once
   EDGEFLEET_SQS_BATCH_SIZE: '10', // receiver: messages per ReceiveMessage
   EDGEFLEET_MAX_BACKLOG: '20', // receiver: stops polling while this many jobs wait in Redis
+  EDGEFLEET_JOB_USER: JOB_USER, // executor: see JOB_USER
 };
 
 const WHEEL = {
@@ -209,7 +211,8 @@ const started = Date.now();
 const baselineTree: BaselineTree | undefined = BASELINE
   ? prepareBaselineTree(join(import.meta.dirname, '../../..'), BASELINE, say)
   : undefined;
-if (baselineTree) ensureBaselineJobUser(say);
+ensureSystemUser(JOB_USER, say);
+if (baselineTree) ensureSystemUser(BASELINE_JOB_USER, say);
 const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-pipeline-'));
 // Job code runs as an unprivileged user that must reach the data folder below this one.
 chmodSync(work, 0o755);
@@ -584,7 +587,9 @@ try {
     intro: [
       `Machine: ${machine}. All numbers below come from one run of ${((Date.now() - started) / 1000).toFixed(0)} s on this machine.`,
       '',
-      "The node is a local node as `edgefleet local` starts it (free ports): the S3/SQS emulator (fauxqs) in local mode's process, its own redis-server with AOF and `appendfsync always`, and the four services as built processes (`dist/main.js`), executor concurrency 1, uploader concurrency 1, receiver batches of 10 and a backlog limit of 20 jobs. " +
+      "The node is a local node as `edgefleet local` starts it (free ports): the S3/SQS emulator (fauxqs) in local mode's process, its own redis-server with AOF and `appendfsync always`, and the four services as built processes (`dist/main.js`), executor concurrency 1, uploader concurrency 1, receiver batches of 10 and a backlog limit of 20 jobs; jobs run as a user of the benchmark's own (`" +
+        JOB_USER +
+        '`). ' +
         "Each job is a job message v1 sent to the node's SQS queue (files uploaded to S3 beforehand): `main.py` imports a package that `requirements.txt` installs from a wheel URL on a loopback file server, prints a line and writes `output/out.txt` (with its own start and end times); the notification is the signed webhook to a receiver in the driver. One warm-up job ran first (it builds the cached environment) and is excluded, so every measured edgefleet job reuses the environment.",
       '',
       `- **naive worker**: the original worker's flow, in the driver, against the same emulator and its own queue: one job at a time, download the files from S3, \`python3 -m venv\` a fresh environment, \`pip install --no-index -r requirements.txt\` (the same wheel URL), run \`main.py\`, upload \`output/\` to S3, POST the notification, delete the message. It too ran one warm-up job first, excluded.`,
