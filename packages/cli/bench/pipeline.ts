@@ -114,7 +114,7 @@ out.write_text(json.dumps({"msg": msg, "startMs": start * 1000, "endMs": time.ti
 `;
 
 const SHARED_USER_NOTE =
-  'an executor with concurrency 1 ends every process of the job user (edgefleet-job) when one of its jobs ends, so it kills the jobs of another node on the same machine: run the benchmark alone';
+  'they share the CPU with this run (and an executor older than the job sandbox, at concurrency 1, ends every process of its job user when a job ends): run the benchmark alone';
 const KILLED_HINT = ` — another node on this machine? ${SHARED_USER_NOTE}`;
 
 const say = (line: string) => process.stdout.write(`pipeline │ ${line}\n`);
