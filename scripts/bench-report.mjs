@@ -5,6 +5,10 @@
 //   pnpm bench                          every section (about 35 minutes on a 2-core machine)
 //   pnpm bench --only pipeline,memory   re-measure some sections, keep the others' last results
 //   pnpm bench --list                   the sections and their commands
+//   pnpm bench --report                 measure nothing: rewrite docs/benchmarks.md from docs/bench-results/
+//   EDGEFLEET_BENCH_BASELINE=<commit> pnpm bench --only pipeline
+//                                       the pipeline section also compares warm jobs with a node built
+//                                       from that commit, interleaved in the same run (packages/cli/bench/pipeline.ts)
 //
 // Each benchmark describes its results as a BenchSection (packages/testkit/src/bench-report.ts) and
 // writes it to $EDGEFLEET_BENCH_OUT/<id>.json. The sections are kept in docs/bench-results/ (so a
@@ -43,7 +47,12 @@ if (argv.includes('--list')) {
   process.exit(0);
 }
 const onlyAt = argv.indexOf('--only');
-const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
+/** `--report` is `--only` with no section: every section keeps its last results. */
+const only = argv.includes('--report')
+  ? new Set()
+  : onlyAt >= 0
+    ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean))
+    : null;
 if (only) {
   const unknown = [...only].filter((id) => !SECTIONS.some((s) => s.id === id));
   if (unknown.length) {

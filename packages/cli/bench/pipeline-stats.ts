@@ -117,3 +117,31 @@ export function ratioRow(
     '',
   ];
 }
+
+export const BASELINE_HEADER = ['code', 'jobs', 'overhead p50 ms', 'overhead p99 ms', 'user code p50 ms'];
+
+/**
+ * The same-run comparison with an earlier commit: one row per code, then `this ÷ baseline` for the
+ * overhead percentiles (< 1 when this code is faster), two decimals since the bound is 1.10.
+ */
+export function baselineRows(current: FlowSummary, baseline: FlowSummary): BenchCell[][] {
+  const row = (s: FlowSummary): BenchCell[] => [
+    s.flow,
+    s.jobs,
+    fmt(Math.round(s.overheadP50)),
+    fmt(Math.round(s.overheadP99)),
+    fmt(s.runP50, 1),
+  ];
+  const r = (a: number, b: number) => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+  return [
+    row(current),
+    row(baseline),
+    [
+      'this ÷ baseline',
+      '',
+      r(current.overheadP50, baseline.overheadP50),
+      r(current.overheadP99, baseline.overheadP99),
+      '',
+    ],
+  ];
+}

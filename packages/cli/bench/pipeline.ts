@@ -3,12 +3,15 @@
 // built processes), compared in the same run with the naive flow of the original worker (naive-worker.ts)
 // against the same emulator.
 //   pnpm --filter @edgefleet/cli bench:pipeline [--sequential 50] [--burst 150] [--naive-sequential 5]
-//     [--naive-burst 8] [--keep-log]
-// (or EDGEFLEET_BENCH_SEQUENTIAL, _BURST, _NAIVE_SEQUENTIAL, _NAIVE_BURST, _KEEP_LOG=1). Exit code 1 when a
-// job is lost (no notification by its deadline), ends other than SUCCEEDED or misses its output in S3.
+//     [--naive-burst 8] [--baseline <commit> [--baseline-rounds 100]] [--keep-log]
+// (or EDGEFLEET_BENCH_SEQUENTIAL, _BURST, _NAIVE_SEQUENTIAL, _NAIVE_BURST, _BASELINE, _BASELINE_ROUNDS,
+// _KEEP_LOG=1). With a baseline, a second local node runs that commit's code (baseline-tree.ts builds it)
+// and warm jobs alternate between the two nodes, one job in flight at a time, so that the machine's load
+// weighs on both alike; the section then compares their warm-job overhead. Exit code 1 when a job is lost
+// (no notification by its deadline), ends other than SUCCEEDED or misses its output in S3.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -31,8 +34,11 @@ import { Redis } from 'ioredis';
 import { folderMessage, listFiles } from '../src/commands/submit.js';
 import { startLocalNodeProcess } from '../src/local/node-process.js';
 import { type RecordedHook, startWebhookRecorder } from '../src/local/webhook-recorder.js';
+import { BASELINE_JOB_USER, type BaselineTree, prepareBaselineTree } from './baseline-tree.js';
 import { runNaiveWorker } from './naive-worker.js';
 import {
+  BASELINE_HEADER,
+  baselineRows,
   type FlowResult,
   type FlowSummary,
   type JobTiming,
@@ -42,6 +48,7 @@ import {
   summarize,
   summaryRow,
 } from './pipeline-stats.js';
+import { ensureSystemUser } from './system-user.js';
 
 const argv = process.argv.slice(2);
 const knob = (name: string, variable: string, dflt: number): number => {
@@ -55,6 +62,12 @@ const SEQUENTIAL = knob('sequential', 'EDGEFLEET_BENCH_SEQUENTIAL', 50);
 const BURST = knob('burst', 'EDGEFLEET_BENCH_BURST', 150);
 const NAIVE_SEQUENTIAL = knob('naive-sequential', 'EDGEFLEET_BENCH_NAIVE_SEQUENTIAL', 5);
 const NAIVE_BURST = knob('naive-burst', 'EDGEFLEET_BENCH_NAIVE_BURST', 8);
+const BASELINE = (() => {
+  const i = argv.indexOf('--baseline');
+  const ref = i >= 0 ? argv[i + 1] : process.env.EDGEFLEET_BENCH_BASELINE;
+  return ref === undefined || ref === '' ? undefined : ref;
+})();
+const BASELINE_ROUNDS = knob('baseline-rounds', 'EDGEFLEET_BENCH_BASELINE_ROUNDS', 100);
 /** Longest wait for one job's notification when it is alone in flight (the naive flow takes ~5–10 s). */
 const PER_JOB_DEADLINE_MS = 90_000;
 /** Keep local mode's log after a successful run too (it is always kept after a failure). */
@@ -67,12 +80,18 @@ const RESULTS_BUCKET = 'edgefleet-results';
 const RESULTS_PREFIX = 'results/';
 const RESULTS_URI = `s3://${RESULTS_BUCKET}/${RESULTS_PREFIX}`;
 const NAIVE_QUEUE = 'edgefleet-bench-naive';
+/**
+ * The node's job user: one of its own (system-user.ts), so that jobs of tests or other nodes running as
+ * edgefleet-job on the same machine do not keep the executor from starting.
+ */
+const JOB_USER = 'edgefleet-bench';
 /** Local mode's settings that shape throughput, set explicitly so the report states them truthfully. */
 const NODE_SETTINGS = {
   EDGEFLEET_CONCURRENCY: '1', // executor: jobs run at once
   EDGEFLEET_JOB_CONCURRENCY: '1', // uploader: results entries handled at once
   EDGEFLEET_SQS_BATCH_SIZE: '10', // receiver: messages per ReceiveMessage
   EDGEFLEET_MAX_BACKLOG: '20', // receiver: stops polling while this many jobs wait in Redis
+  EDGEFLEET_JOB_USER: JOB_USER, // executor: see JOB_USER
 };
 
 const WHEEL = {
@@ -95,7 +114,7 @@ out.write_text(json.dumps({"msg": msg, "startMs": start * 1000, "endMs": time.ti
 `;
 
 const SHARED_USER_NOTE =
-  'an executor with concurrency 1 ends every process of the job user (edgefleet-job) when one of its jobs ends, so it kills the jobs of another node on the same machine: run the benchmark alone';
+  'they share the CPU with this run (and an executor older than the job sandbox, at concurrency 1, ends every process of its job user when a job ends): run the benchmark alone';
 const KILLED_HINT = ` — another node on this machine? ${SHARED_USER_NOTE}`;
 
 const say = (line: string) => process.stdout.write(`pipeline │ ${line}\n`);
@@ -169,6 +188,14 @@ class Notifications {
   }
 }
 
+/** A node's clients: its S3 and SQS (the emulator in its local mode process), its Redis, its job queue. */
+interface NodeClients {
+  s3: S3Client;
+  sqs: SQSClient;
+  redis: Redis;
+  jobsQueue: string;
+}
+
 /** Runs `fn` over `items`, `limit` at a time. */
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -180,6 +207,12 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
 }
 
 const started = Date.now();
+// Built before anything is measured: the build's CPU must not weigh on any job.
+const baselineTree: BaselineTree | undefined = BASELINE
+  ? prepareBaselineTree(join(import.meta.dirname, '../../..'), BASELINE, say)
+  : undefined;
+ensureSystemUser(JOB_USER, say);
+if (baselineTree) ensureSystemUser(BASELINE_JOB_USER, say);
 const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-pipeline-'));
 // Job code runs as an unprivileged user that must reach the data folder below this one.
 chmodSync(work, 0o755);
@@ -270,11 +303,12 @@ try {
   cleanups.push(() => redis.disconnect());
   const names = redisNames();
   say(`node up: redis ${maskUrlCredentials(node.redisUrl)}, S3/SQS ${endpoint}`);
+  const here: NodeClients = { s3, sqs, redis, jobsQueue };
 
   let seq = 0;
   const newJobId = (flow: string) => `bench-${flow}-${String(seq++).padStart(4, '0')}`;
-  /** Uploads the job's files under `<jobId>/` and returns its message body. */
-  const prepare = async (jobId: string): Promise<string> => {
+  /** Uploads the job's files under `<jobId>/` (to the node `via`'s S3) and returns its message body. */
+  const prepare = async (jobId: string, via: NodeClients = here): Promise<string> => {
     const message = folderMessage(
       jobDir,
       jobFiles,
@@ -284,7 +318,7 @@ try {
       jobId,
     );
     for (const f of jobFiles)
-      await s3.send(
+      await via.s3.send(
         new PutObjectCommand({
           Bucket: JOBS_BUCKET,
           Key: `${jobId}/${f}`,
@@ -293,8 +327,8 @@ try {
       );
     return JSON.stringify(message);
   };
-  const send = (queueUrl: string, body: string) =>
-    sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+  const send = (queueUrl: string, body: string, client: SQSClient = sqs) =>
+    client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   /** Sends every body at once: SendMessageBatch of 10, all batches concurrently; resolves to the start time. */
   const sendBurst = async (queueUrl: string, bodies: string[]): Promise<number> => {
     const batches: string[][] = [];
@@ -315,9 +349,9 @@ try {
   };
 
   /** The user code's own run time in ms, from the output.txt it uploaded (which also proves the upload). */
-  const userCodeMs = async (jobId: string): Promise<number> => {
+  const userCodeMs = async (jobId: string, via: NodeClients = here): Promise<number> => {
     try {
-      const got = await s3.send(
+      const got = await via.s3.send(
         new GetObjectCommand({ Bucket: RESULTS_BUCKET, Key: `${RESULTS_PREFIX}${jobId}/output/out.txt` }),
       );
       const t = JSON.parse((await got.Body?.transformToString()) ?? '') as { startMs: number; endMs: number };
@@ -333,27 +367,30 @@ try {
    * clock when it starts the hand-off of a message it has just received and parsed) to the arrival of
    * the terminal notification at the webhook, minus the user code's own run time.
    */
-  const edgefleetTiming = async (jobId: string, sentAt: number): Promise<JobTiming> => {
-    const hook = notes.get(jobId);
-    if (!hook) throw new Error(`no notification for ${jobId}`);
-    if (hook.state !== 'SUCCEEDED')
-      problems.push(
-        `${jobId} ended ${hook.state} (${hook.body?.reason}: ${hook.body?.detail ?? ''})${hook.body?.reason === 'KILLED_BY_SIGNAL' ? KILLED_HINT : ''}`,
+  const timingOn =
+    (via: NodeClients) =>
+    async (jobId: string, sentAt: number): Promise<JobTiming> => {
+      const hook = notes.get(jobId);
+      if (!hook) throw new Error(`no notification for ${jobId}`);
+      if (hook.state !== 'SUCCEEDED')
+        problems.push(
+          `${jobId} ended ${hook.state} (${hook.body?.reason}: ${hook.body?.detail ?? ''})${hook.body?.reason === 'KILLED_BY_SIGNAL' ? KILLED_HINT : ''}`,
+        );
+      if (hook.signatureOk === false) problems.push(`${jobId}: the notification's signature did not verify`);
+      const history = (await via.redis.lrange(names.historyKey(jobId), 0, -1)).map(
+        (h) => JSON.parse(h) as HistoryEntry,
       );
-    if (hook.signatureOk === false) problems.push(`${jobId}: the notification's signature did not verify`);
-    const history = (await redis.lrange(names.historyKey(jobId), 0, -1)).map(
-      (h) => JSON.parse(h) as HistoryEntry,
-    );
-    const queued = history.find((h) => h.state === 'QUEUED');
-    if (!queued) throw new Error(`${jobId} has no QUEUED entry in its history`);
-    return {
-      jobId,
-      sentAt,
-      receivedAt: queued.at,
-      notifiedAt: hook.receivedAt,
-      runMs: await userCodeMs(jobId),
+      const queued = history.find((h) => h.state === 'QUEUED');
+      if (!queued) throw new Error(`${jobId} has no QUEUED entry in its history`);
+      return {
+        jobId,
+        sentAt,
+        receivedAt: queued.at,
+        notifiedAt: hook.receivedAt,
+        runMs: await userCodeMs(jobId, via),
+      };
     };
-  };
+  const edgefleetTiming = timingOn(here);
 
   type Timing = (jobId: string, sentAt: number) => Promise<JobTiming>;
   /** One job in flight: each message is sent when the previous job's notification has arrived. */
@@ -405,6 +442,89 @@ try {
     edgefleetTiming,
     2_000,
   );
+
+  // --- baseline: the same warm job on this code and on an earlier commit's, interleaved -------------
+  let comparison: { current: FlowSummary; baseline: FlowSummary; load: [number, number] } | undefined;
+  if (baselineTree) {
+    const short = baselineTree.commit.slice(0, 12);
+    // That commit's own launcher (its dist/local/node-process.js starts its own packages/cli/dist/main.js).
+    const baselineModule = (await import(
+      join(baselineTree.dir, 'packages/cli/dist/local/node-process.js')
+    )) as { startLocalNodeProcess: typeof startLocalNodeProcess };
+    const baselineEmulatorPort = await freePort();
+    const baselineData = join(work, 'baseline-data');
+    mkdirSync(baselineData);
+    say(`starting a local node of ${short} (log: ${logFile})`);
+    const baselineNode = await baselineModule.startLocalNodeProcess({
+      dataDir: baselineData,
+      nodeName: 'bench-baseline',
+      logFile,
+      freePort,
+      env: {
+        EDGEFLEET_LOCAL_EMULATOR_PORT: String(baselineEmulatorPort),
+        EDGEFLEET_WEBHOOK_SECRET: SECRET,
+        ...NODE_SETTINGS,
+        EDGEFLEET_JOB_USER: BASELINE_JOB_USER,
+      },
+    });
+    let baselineStopped: Promise<void> | undefined;
+    const baselineStop = () => {
+      baselineStopped ??= baselineNode.stop();
+      return baselineStopped;
+    };
+    cleanups.push(baselineStop);
+    const bEndpoint = `http://127.0.0.1:${baselineEmulatorPort}`;
+    const bS3 = new S3Client({ endpoint: bEndpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+    const bSqs = new SQSClient({ endpoint: bEndpoint, region: 'us-east-1', credentials });
+    const bRedis = new Redis(baselineNode.redisUrl, { maxRetriesPerRequest: 2 });
+    bRedis.on('error', () => {});
+    const closeBaselineClients = () => {
+      bS3.destroy();
+      bSqs.destroy();
+      bRedis.disconnect();
+    };
+    cleanups.push(closeBaselineClients);
+    const there: NodeClients = {
+      s3: bS3,
+      sqs: bSqs,
+      redis: bRedis,
+      jobsQueue: (await bSqs.send(new GetQueueUrlCommand({ QueueName: 'edgefleet-jobs' }))).QueueUrl ?? '',
+    };
+    const baselineWarm = newJobId('baseline-warmup');
+    await send(there.jobsQueue, await prepare(baselineWarm, there), there.sqs);
+    await notes.wait([baselineWarm], 300_000, 'baseline warm-up job');
+    await timingOn(there)(baselineWarm, 0);
+    say(`baseline warm-up job done (${baselineWarm}); ${BASELINE_ROUNDS} rounds of one job on each node`);
+    // Round i sends this code's job first when i is even, the baseline's first when it is odd, so that
+    // neither side always follows the other; one job in flight at a time, on either node.
+    const ours: JobTiming[] = [];
+    const theirs: JobTiming[] = [];
+    const loadBefore = loadavg()[0] ?? 0;
+    for (let i = 0; i < BASELINE_ROUNDS; i++) {
+      const pair: [NodeClients, JobTiming[], string][] = [
+        [here, ours, 'cmp-this'],
+        [there, theirs, 'cmp-base'],
+      ];
+      if (i % 2 === 1) pair.reverse();
+      for (const [via, into, flow] of pair) {
+        const id = newJobId(flow);
+        const body = await prepare(id, via);
+        const sentAt = Date.now();
+        await send(via.jobsQueue, body, via.sqs);
+        await notes.wait([id], PER_JOB_DEADLINE_MS, flow);
+        into.push(await timingOn(via)(id, sentAt));
+      }
+    }
+    const loadAfter = loadavg()[0] ?? 0;
+    say('baseline comparison: done');
+    closeBaselineClients();
+    await baselineStop();
+    comparison = {
+      current: summarize({ flow: 'this code', jobs: ours }),
+      baseline: summarize({ flow: `baseline ${short}`, jobs: theirs }),
+      load: [loadBefore, loadAfter],
+    };
+  }
 
   // --- naive worker: warm-up (excluded), sequential, burst ----------------------------------------
   const naiveReceived = new Map<string, number>();
@@ -463,11 +583,13 @@ try {
   section = {
     id: 'pipeline',
     title: 'Whole pipeline: trivial jobs, edgefleet vs the naive worker',
-    command: `pnpm --filter @edgefleet/cli bench:pipeline --sequential ${SEQUENTIAL} --burst ${BURST} --naive-sequential ${NAIVE_SEQUENTIAL} --naive-burst ${NAIVE_BURST}`,
+    command: `pnpm --filter @edgefleet/cli bench:pipeline --sequential ${SEQUENTIAL} --burst ${BURST} --naive-sequential ${NAIVE_SEQUENTIAL} --naive-burst ${NAIVE_BURST}${baselineTree ? ` --baseline ${baselineTree.commit.slice(0, 12)} --baseline-rounds ${BASELINE_ROUNDS}` : ''}`,
     intro: [
       `Machine: ${machine}. All numbers below come from one run of ${((Date.now() - started) / 1000).toFixed(0)} s on this machine.`,
       '',
-      "The node is a local node as `edgefleet local` starts it (free ports): the S3/SQS emulator (fauxqs) in local mode's process, its own redis-server with AOF and `appendfsync always`, and the four services as built processes (`dist/main.js`), executor concurrency 1, uploader concurrency 1, receiver batches of 10 and a backlog limit of 20 jobs. " +
+      "The node is a local node as `edgefleet local` starts it (free ports): the S3/SQS emulator (fauxqs) in local mode's process, its own redis-server with AOF and `appendfsync always`, and the four services as built processes (`dist/main.js`), executor concurrency 1, uploader concurrency 1, receiver batches of 10 and a backlog limit of 20 jobs; jobs run as a user of the benchmark's own (`" +
+        JOB_USER +
+        '`). ' +
         "Each job is a job message v1 sent to the node's SQS queue (files uploaded to S3 beforehand): `main.py` imports a package that `requirements.txt` installs from a wheel URL on a loopback file server, prints a line and writes `output/out.txt` (with its own start and end times); the notification is the signed webhook to a receiver in the driver. One warm-up job ran first (it builds the cached environment) and is excluded, so every measured edgefleet job reuses the environment.",
       '',
       `- **naive worker**: the original worker's flow, in the driver, against the same emulator and its own queue: one job at a time, download the files from S3, \`python3 -m venv\` a fresh environment, \`pip install --no-index -r requirements.txt\` (the same wheel URL), run \`main.py\`, upload \`output/\` to S3, POST the notification, delete the message. It too ran one warm-up job first, excluded.`,
@@ -495,6 +617,18 @@ try {
           'Ratio rows: how many times better edgefleet is than the naive worker in the same mode (jobs/s edgefleet ÷ naive, times naive ÷ edgefleet); ' +
           "for the bursts only throughput is compared: their per-job times depend on the burst's size (a job waits behind those before it), and the naive burst is far smaller.",
       },
+      ...(comparison && baselineTree
+        ? [
+            {
+              title: `Warm-job overhead: this code vs ${baselineTree.commit.slice(0, 12)}, interleaved in the same run`,
+              header: BASELINE_HEADER,
+              rows: baselineRows(comparison.current, comparison.baseline),
+              note:
+                `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after one warm-up job on it, ${BASELINE_ROUNDS} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
+                "**overhead** as above, per job; both nodes reuse their cached environment. **this ÷ baseline** = this code's percentile ÷ the baseline's (below 1: this code is faster).",
+            },
+          ]
+        : []),
     ],
   };
 } catch (e) {

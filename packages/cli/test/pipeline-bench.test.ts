@@ -3,6 +3,7 @@ import { JobMessageV1 } from '@edgefleet/contracts';
 import { describe, expect, it } from 'vitest';
 import { naiveLayout, naiveSteps } from '../bench/naive-worker.js';
 import {
+  baselineRows,
   latencyMs,
   overheadMs,
   percentile,
@@ -89,6 +90,24 @@ describe('summaries', () => {
       '–',
       '',
     ]);
+  });
+
+  it('the baseline comparison divides the overhead percentiles of this code by those of the baseline, two decimals', () => {
+    const flow = (name: string, p50: number, p99: number) => ({
+      flow: name,
+      jobs: 100,
+      jobsPerSecond: 1,
+      overheadP50: p50,
+      overheadP99: p99,
+      latencyP50: p50,
+      runP50: 0.25,
+    });
+    expect(baselineRows(flow('this code', 121.4, 150), flow('baseline abc', 117, 160))).toEqual([
+      ['this code', 100, '121', '150', '0.3'],
+      ['baseline abc', 100, '117', '160', '0.3'],
+      ['this ÷ baseline', '', '1.04×', '0.94×', ''],
+    ]);
+    expect(baselineRows(flow('a', 1, 1), flow('b', 0, 0))[2]).toEqual(['this ÷ baseline', '', '–', '–', '']);
   });
 });
 

@@ -46,7 +46,7 @@ import { startDiskGuard } from './adapters/disk-guard.js';
 import { ensureResultFolders, jobDirsOf, prepareJobFolder } from './adapters/job-folder.js';
 import type { JobUser } from './adapters/job-user.js';
 import { createLogTail } from './adapters/log-tail.js';
-import { killJobProcesses, runJobProcess } from './adapters/process-runner.js';
+import { type KillTarget, killJobProcesses, runJobProcess } from './adapters/process-runner.js';
 import { currentBootId, type RunStateStore } from './adapters/run-state.js';
 import { downloadFiles, listInputs } from './adapters/s3-downloader.js';
 import { buildJobEnv } from './core/job-env.js';
@@ -432,23 +432,36 @@ export class JobExecutor {
       let venvDir = '';
       // The install phase is contained like the run: its own cgroup, the job's marker, the uid sweep,
       // a run-state record for crash recovery; nothing of it survives the phase, whatever its outcome.
+      // All of it is set up when the first build step is about to start: an environment reused from
+      // the cache starts no process as the job user, so it has nothing to contain or sweep.
       const user = this.d.jobUser.dedicated ? this.d.jobUser : undefined;
-      const installCgroup = await this.jobCgroup(`${jobId}@install`, undefined);
-      cgroupDirs = installCgroup?.dirs ?? [];
-      const installTarget = {
-        jobId,
-        cgroupDirs,
-        ...(user && s.concurrency === 1 ? { uid: user.uid } : {}),
+      let installTarget: KillTarget | undefined;
+      let installOpened: Promise<readonly string[]> | undefined;
+      const openInstall = () => {
+        installOpened ??= (async () => {
+          const installCgroup = await this.jobCgroup(`${jobId}@install`, undefined);
+          cgroupDirs = installCgroup?.dirs ?? [];
+          const target = {
+            jobId,
+            cgroupDirs,
+            ...(user && s.concurrency === 1 ? { uid: user.uid } : {}),
+          };
+          installTarget = target;
+          await this.d.runState.write({ ...target, startedAt: this.now() });
+          return installCgroup?.procsFiles ?? [];
+        })();
+        return installOpened;
       };
-      await this.d.runState.write({ ...installTarget, startedAt: this.now() });
       const sweepInstall = async () => {
-        const left = await killJobProcesses(installTarget);
+        if (!installOpened) return;
+        await installOpened.catch(() => undefined);
+        const left = await killJobProcesses(installTarget ?? { jobId, cgroupDirs });
         if (left.length) log.error({ pids: left }, 'install processes survived every kill sweep');
       };
       const installed = await phase(async () => {
         const env = await this.d.environments.ensure({
           containment: {
-            procs: installCgroup?.procsFiles ?? [],
+            open: openInstall,
             marker: { EDGEFLEET_JOB_ID: jobId },
             sweep: sweepInstall,
           },
@@ -474,9 +487,11 @@ export class JobExecutor {
         log.info({ envKey: env.key, hit: env.hit, ms: env.durationMs }, 'environment ready');
         return { ok: true };
       });
-      await sweepInstall();
-      await removeCgroupDirs(cgroupDirs);
-      cgroupDirs = [];
+      if (installOpened) {
+        await sweepInstall();
+        await removeCgroupDirs(cgroupDirs);
+        cgroupDirs = [];
+      }
       timings.installMs = this.now() - t1;
       if (!installed.ok)
         return await this.finish(

@@ -39,6 +39,9 @@ import { jobUserInUse } from './core/start-checks.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
+/** How often a data folder the job user cannot reach is looked at again, in ms. */
+const DATA_FOLDER_RECHECK_MS = 5000;
+
 async function start(config: Config): Promise<void> {
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
   const node = nodeNameOf(config.nodeName);
@@ -56,14 +59,20 @@ async function start(config: Config): Promise<void> {
     memoryLimitMode = 'cgroup';
   }
   const jobUser = await resolveJobUser(config.jobUser);
-  // Whatever runs as the job user now is someone else's (our leftovers were just killed).
-  if (jobUser.dedicated) {
-    // Job code runs below the data folder: a folder the job user cannot enter fails every job.
+  // Job code runs below the data folder: a folder the job user cannot enter would fail every job
+  // deep in a log. While it is so the executor takes no job and says why in /readyz (one line: the
+  // folder in the way and the fix); it looks again every DATA_FOLDER_RECHECK_MS and on each /readyz.
+  const dataFolderWhy = async (): Promise<string | null> => {
+    if (!jobUser.dedicated) return null;
     const chain = await Promise.all(
       foldersDownTo(dataDir).map(async (path) => ({ path, ...(await stat(path)) })),
     );
-    const unreachable = dataFolderProblem(dataDir, chain, jobUser);
-    if (unreachable) throw new StartRefused(unreachable);
+    return dataFolderProblem(dataDir, chain, jobUser);
+  };
+  let unreachable = await dataFolderWhy();
+  if (unreachable) logger.error(`not ready: ${unreachable}`);
+  // Whatever runs as the job user now is someone else's (our leftovers were just killed).
+  if (jobUser.dedicated) {
     const inUse = jobUserInUse(jobUser, foreignUidProcesses(jobUser.uid));
     if (inUse) throw new StartRefused(inUse);
   }
@@ -160,12 +169,31 @@ async function start(config: Config): Promise<void> {
     claimIdleMs: config.claimIdleMs,
     concurrency: config.concurrency,
   });
-  consumer.start();
+  let taking = false;
+  /** Looks at the data folder again; takes jobs from the first time the job user can reach it. */
+  const checkDataFolder = async (): Promise<boolean> => {
+    const was = unreachable;
+    unreachable = await dataFolderWhy().catch((e: Error) => `data folder ${dataDir}: ${e.message}`);
+    if (unreachable && unreachable !== was) logger.error(`not ready: ${unreachable}`);
+    if (!unreachable && !taking) {
+      taking = true;
+      if (was) logger.info({ dataDir }, 'data folder reachable by the job user: taking jobs');
+      clearInterval(recheck);
+      consumer.start();
+    }
+    return unreachable === null;
+  };
+  const recheck = setInterval(() => void checkDataFolder(), DATA_FOLDER_RECHECK_MS);
+  recheck.unref();
+  await checkDataFolder();
 
   const { app } = buildApp({
     logger,
     host: config.httpHost,
-    checks: [{ name: 'redis', check: () => redisReachable(redis) }],
+    checks: [
+      { name: 'redis', check: () => redisReachable(redis) },
+      { name: 'dataFolder', check: checkDataFolder, why: () => unreachable },
+    ],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
   await app.listen({ host: config.httpHost, port: config.port });
@@ -175,6 +203,7 @@ async function start(config: Config): Promise<void> {
     deadlineMs: config.shutdownTimeoutMs,
     closers: [
       { name: 'http', close: () => app.close() },
+      { name: 'data-folder-check', close: () => clearInterval(recheck) },
       // Running jobs are handed back first (killed, re-run after the restart), then the loop stops.
       { name: 'jobs', close: () => executor.stopAll(config.killGraceMs + 3000) },
       { name: 'consumer', close: () => consumer.stop(2000) },

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type RedisNames, ResultManifestV1, redisNames, verifyWebhookSignature } from '@edgefleet/contracts';
 import type { Redis } from '@edgefleet/service-kit';
 import {
@@ -146,6 +146,65 @@ describe('result-uploader process', () => {
     expect(await p.exited).toBe(2);
     expect(p.output()).toMatch(/EDGEFLEET_WEBHOOK_SECRET: at least 16 characters/);
     expect(p.output()).not.toContain('hunter2');
+  });
+
+  it('never logs or uploads the credentials of a webhook URL (the device one, a job one)', async () => {
+    const seeds = ['SEEDED-DEVICE-PASS', 'SEEDED-DEVICE-TOKEN', 'SEEDED-JOB-TOKEN'];
+    /** The webhook receiver's URL with a query token and, when given, user-info (a job's may carry none). */
+    const withCredentials = (token: string, user?: string, pass?: string) => {
+      const u = new URL(hook.url);
+      if (user) u.username = user;
+      if (pass) u.password = pass;
+      u.searchParams.set('token', token);
+      return u.toString();
+    };
+    const port = await freePort();
+    const prefix = uniqueId('creds');
+    const dataDir = tempDataDir();
+    const names = redisNames(prefix);
+    const p = startServiceProcess(entry, {
+      env: {
+        ...serviceEnv({ port, prefix, dataDir }),
+        EDGEFLEET_WEBHOOK_URL: withCredentials('SEEDED-DEVICE-TOKEN', 'device', 'SEEDED-DEVICE-PASS'),
+      },
+    });
+    try {
+      await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
+      const received = hook.received.length;
+      const jobId = uniqueId();
+      const jobDir = join(dataDir, 'jobs', jobId);
+      writeJobFiles(jobDir, { 'logs/stdout.log': 'hello\n', 'output/out.txt': 'result' });
+      await createRunningJob(
+        client,
+        names,
+        jobId,
+        jobMessage(jobId, {
+          output: { uri: `s3://${BUCKET}/creds/` },
+          notify: { webhook: withCredentials('SEEDED-JOB-TOKEN') },
+        }),
+      );
+      await addResult(client, names, resultsEntry(jobId, { jobDir }));
+      const rec = await waitTerminal(names, jobId);
+      expect(rec.state).toBe('SUCCEEDED');
+      // Notified (so the delivery was logged too), then searched: every line, every uploaded object.
+      await eventually(() => hook.received.length > received, { what: 'the webhook called' });
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `creds/${jobId}/` }));
+      const uploaded = await Promise.all(
+        (listed.Contents ?? []).map(async (o) => {
+          const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key }));
+          return [o.Key, (await got.Body?.transformToString()) ?? ''] as const;
+        }),
+      );
+      expect(uploaded.map(([k]) => k)).toContain(`creds/${jobId}/manifest.json`);
+      expect(p.output()).toContain('listening');
+      for (const seed of seeds) {
+        expect({ seed, inLog: p.output().includes(seed) }).toEqual({ seed, inLog: false });
+        for (const [key, body] of uploaded)
+          expect({ seed, key, inObject: body.includes(seed) }).toEqual({ seed, key, inObject: false });
+      }
+    } finally {
+      await p.stop('SIGTERM');
+    }
   });
 
   it('uploads a 200 MiB output multipart with flat memory', async () => {

@@ -106,7 +106,11 @@ export async function signalJob(t: KillTarget, signal: NodeJS.Signals): Promise<
 /** SIGKILL sweeps until nothing of the job is left (bounded). Returns the pids still found (ideally []). */
 export async function killJobProcesses(t: KillTarget, maxRounds = 200): Promise<number[]> {
   for (let i = 0; i < maxRounds; i++) {
-    await signalJob(t, 'SIGKILL');
+    const signalled = await signalJob(t, 'SIGKILL');
+    // The first sweep found nothing (no process group, an empty cgroup, no marker or uid match): the
+    // job has no process, and with a cgroup none can appear (only a member's fork joins it; leaving it
+    // takes root). The usual case when a job's main process ends: no second /proc scan.
+    if (i === 0 && signalled === 0 && t.cgroupDirs.length > 0) return [];
     await sleep(i < 10 ? 5 : 25);
     const left = new Set([
       ...(await cgroupPids(t.cgroupDirs)),

@@ -320,6 +320,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
       const contain = req.containment;
       const env = { ...pipEnvironment(sourceEnv, home, settings), ...contain?.marker };
       const step = async (argv: string[]) => {
+        const procs = contain ? await contain.open() : undefined;
         const outcome = await runStep({
           argv,
           env,
@@ -329,7 +330,7 @@ export function createEnvironmentManager(options: EnvironmentManagerOptions): En
           signal: req.signal,
           graceMs: killGraceMs,
           user: buildUser,
-          ...(contain ? { launch: { python, procs: contain.procs } } : {}),
+          ...(procs ? { launch: { python, procs } } : {}),
           ...(options.onProcess ? { onSpawn: options.onProcess } : {}),
         });
         // Nothing the step started (a setsid daemon of a setup.py) may see the next step or the commit.

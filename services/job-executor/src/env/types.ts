@@ -25,12 +25,14 @@ export interface EnvironmentRequest {
   fileHashes?: Record<string, string>;
   /**
    * Containment of the build processes (venv, pip, a package's own build code), as for the job's run:
-   * every step starts through the job launcher inside `procs` (cgroup.procs files), carries `marker`
-   * in its environment, and `sweep` (which must leave no process of the build behind) runs after each
-   * step, before the environment is touched by the service as root.
+   * `open` runs before the first step starts (it makes the phase's cgroups and records them for crash
+   * recovery; a cache hit starts no step and never calls it) and resolves to the cgroup.procs files
+   * every step starts in, through the job launcher; every step carries `marker` in its environment,
+   * and `sweep` (which must leave no process of the build behind) runs after each step, before the
+   * environment is touched by the service as root.
    */
   containment?: {
-    procs: readonly string[];
+    open: () => Promise<readonly string[]>;
     marker: Record<string, string>;
     sweep: () => Promise<void>;
   };
