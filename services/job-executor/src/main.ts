@@ -36,6 +36,7 @@ import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
 import { jobUserInUse } from './core/start-checks.js';
+import { Drain, registerDrainRoute } from './drain.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
@@ -162,12 +163,29 @@ async function start(config: Config): Promise<void> {
   });
   consumer.start();
 
-  const { app } = buildApp({
+  const drain = new Drain({
+    stopTaking: () => consumer.stopTaking(),
+    runningIds: () => executor.runningIds(),
+    idle: (ms) => executor.idle(ms),
+    stopAll: (ms) => executor.stopAll(ms),
+    handBackMs: config.killGraceMs + 3000,
+    logger: logger.child({ component: 'drain' }),
+  });
+  const http = buildApp({
     logger,
     host: config.httpHost,
-    checks: [{ name: 'redis', check: () => redisReachable(redis) }],
+    checks: [
+      { name: 'redis', check: () => redisReachable(redis) },
+      {
+        name: 'takingJobs',
+        check: async () => !drain.draining,
+        why: () => 'drained (POST /v1/drain): takes no jobs until restarted',
+      },
+    ],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
+  registerDrainRoute(http, drain);
+  const { app } = http;
   await app.listen({ host: config.httpHost, port: config.port });
   logger.info({ port: config.port, host: config.httpHost }, `${SERVICE} listening`);
   installShutdown({
