@@ -252,6 +252,16 @@ describe('compose files (docker-compose config)', () => {
       const s = base.services[name] as ComposeService & { group_add?: (string | number)[] };
       expect(s.environment?.EDGEFLEET_REDIS_URL, name).toBe('unix:///run/edgefleet-redis/redis.sock');
       expect(mountTargets(s), name).toContain('/run/edgefleet-redis');
+      // Read-only for every client: nothing there but Redis's socket.
+      const mount = (s.volumes ?? []).find((v) =>
+        typeof v === 'string'
+          ? v.split(':')[1] === '/run/edgefleet-redis'
+          : v.target === '/run/edgefleet-redis',
+      );
+      expect(
+        typeof mount === 'string' ? mount.endsWith(':ro') : (mount as { read_only?: boolean }).read_only,
+        name,
+      ).toBe(true);
       if (s.user === undefined) expect((s.group_add ?? []).map(String), name).toContain('999');
       else expect(s.cap_add, name).toContain('DAC_OVERRIDE');
     }
