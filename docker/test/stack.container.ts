@@ -587,6 +587,28 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
       "require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({headers:q.headers,body:b}));s.statusCode=204;s.end()})}).listen(8080)",
     ]);
     expect(recorder.code, recorder.output).toBe(0);
+    // The recorder has a private address: the uploader calls it only once its network is listed
+    // (.env, as an operator would; `up` then recreates the uploader with it).
+    const subnet = withoutPodmanLog(
+      (
+        await podman([
+          'network',
+          'inspect',
+          `${PROJECT}_services`,
+          '--format',
+          '{{range .Subnets}}{{.Subnet}} {{end}}',
+        ])
+      ).output,
+    ).split(' ')[0];
+    expect(subnet).toMatch(/^[0-9.]+\/\d+$/);
+    writeFileSync(
+      envFile,
+      readFileSync(envFile, 'utf8').replace(
+        /^EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES=.*$/m,
+        `EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES=${subnet}`,
+      ),
+      { mode: 0o600 },
+    );
     await up();
     const cs = await containers();
     expect([...cs.keys()].sort()).toEqual([...SERVICES].sort());
@@ -668,6 +690,8 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
       expect(cs.get(s)?.state, s).toBe('exited');
       expect(cs.get(s)?.exit, s).toBe(0);
     }
+    // The test's own webhook recorder sits on the project's network, which `down` removes: it goes first.
+    await podman(['rm', '-f', '-t', '2', `${PROJECT}-webhook`]);
     const down = await compose(['down'], 3 * MIN);
     expect(down.code, down.output).toBe(0);
     expect((await containers()).size).toBe(0);
