@@ -3,7 +3,7 @@
 // standalone and passes its own HEALTHCHECK (check-bundles.mjs). Runs from the repo root after
 // `pnpm build` (the test command builds first). Everything is bounded: ~30 s on an idle machine.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,9 +43,12 @@ interface ComposeService {
   mem_limit?: string | number;
   cpus?: string | number;
   healthcheck?: { test: string[] | string };
+  secrets?: (string | { source: string })[];
+  group_add?: (string | number)[];
 }
 interface ComposeConfig {
   services: Record<string, ComposeService>;
+  secrets?: Record<string, { file?: string }>;
   volumes?: Record<string, unknown>;
 }
 
@@ -87,6 +90,8 @@ const mountTargets = (s: ComposeService) =>
   (s.volumes ?? []).map((v) => (typeof v === 'string' ? (v.split(':')[1] ?? '') : v.target));
 const mountSources = (s: ComposeService) =>
   (s.volumes ?? []).map((v) => (typeof v === 'string' ? (v.split(':')[0] ?? '') : (v.source ?? '')));
+const secretNames = (s: ComposeService) =>
+  (s.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source)).sort();
 const commandText = (s: ComposeService) =>
   Array.isArray(s.command) ? s.command.join(' ') : (s.command ?? '');
 
@@ -129,11 +134,19 @@ describe('compose files (docker-compose config)', () => {
     expect(cmd).toMatch(/appendonly yes/);
     expect(cmd).toMatch(/appendfsync always/);
     expect(cmd).toMatch(/requirepass/);
-    expect(redis.environment?.REDIS_PASSWORD).toBeTruthy();
+    // The password from the secret file, never from the environment.
+    expect(secretNames(redis)).toEqual(['redis_password']);
+    expect(JSON.stringify(redis.environment ?? {})).not.toMatch(/PASSWORD/);
+    expect(cmd).toContain('/run/secrets/redis_password');
     expect(mountTargets(redis)).toContain('/data');
     expect(redis.healthcheck?.test).toBeTruthy();
-    // Published on loopback only, for the host-networked gossip service.
-    expect(JSON.stringify(redis.ports)).toContain('127.0.0.1');
+    // No TCP at all: reached over its Unix socket only, on a volume; no network, no published port.
+    expect(cmd).toMatch(/^\s*port 0$/m);
+    expect(cmd).toMatch(/^\s*unixsocket \/run\/edgefleet-redis\/redis\.sock$/m);
+    expect(cmd).toMatch(/^\s*unixsocketperm 770$/m);
+    expect(redis.ports ?? []).toEqual([]);
+    expect(redis.network_mode).toBe('none');
+    expect(mountTargets(redis)).toContain('/run/edgefleet-redis');
   });
 
   it("compose.yaml: Redis's start script writes a working config (run here with the local redis-server)", async () => {
@@ -142,7 +155,11 @@ describe('compose files (docker-compose config)', () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-script-'));
     // The container's paths become temporary folders; a free loopback port instead of 6379.
+    const secret = join(dir, 'redis_password');
+    writeFileSync(secret, 'local-redis-password-0123456789\n');
     const local = script
+      .replaceAll('/run/secrets/redis_password', secret)
+      .replaceAll('/run/edgefleet-redis', dir)
       .replaceAll('/run/redis', dir)
       .replace('dir /data', `dir ${dir}`)
       .replace(/exec redis-server (\S+)/, `exec redis-server $1 --port ${port} --bind 127.0.0.1`);
@@ -151,7 +168,7 @@ describe('compose files (docker-compose config)', () => {
       spawnSync('redis-cli', ['-p', String(port), ...args], {
         encoding: 'utf8',
         timeout: 5000,
-        env: { PATH: env.PATH, REDISCLI_AUTH: env.REDIS_PASSWORD ?? '' },
+        env: { PATH: env.PATH, REDISCLI_AUTH: 'local-redis-password-0123456789' },
       }).stdout.trim();
     const child = spawn('sh', ['-ec', local], { env, stdio: 'ignore' });
     try {
@@ -164,6 +181,9 @@ describe('compose files (docker-compose config)', () => {
       // Compact job records and finished log tails (docker/README.md, "What has to fit in maxmemory").
       expect(cli('config', 'get', 'hash-max-listpack-value')).toBe('hash-max-listpack-value\n1024');
       expect(cli('config', 'get', 'stream-node-max-bytes')).toBe('stream-node-max-bytes\n1024');
+      // The socket the services use, group-accessible only (unixsocketperm 770).
+      expect(cli('config', 'get', 'unixsocketperm')).toBe('unixsocketperm\n770');
+      expect(statSync(join(dir, 'redis.sock')).mode & 0o777).toBe(0o770);
       // Without the password: refused.
       const anon = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5000 });
       expect(anon.stdout).toMatch(/NOAUTH/);
@@ -173,14 +193,29 @@ describe('compose files (docker-compose config)', () => {
       await exited;
       rmSync(dir, { recursive: true, force: true });
     }
-    // A password the config syntax could misread is refused before Redis starts (exit 2).
-    const bad = spawnSync('sh', ['-ec', local], {
-      env: { ...env, REDIS_PASSWORD: 'a"b' },
-      encoding: 'utf8',
-      timeout: 5000,
-    });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('EDGEFLEET_REDIS_PASSWORD');
+    // A password the config syntax could misread, a placeholder, an empty file: refused before Redis
+    // starts (exit 2, naming the setting).
+    for (const [content, why] of [
+      ['a"b', /use only letters/],
+      ['change-me-to-openssl-rand-hex-32', /placeholder/],
+      ['', /empty/],
+    ] as const) {
+      const bdir = mkdtempSync(join(tmpdir(), 'edgefleet-redis-script-'));
+      try {
+        const f = join(bdir, 'redis_password');
+        writeFileSync(f, content);
+        const bad = spawnSync(
+          'sh',
+          ['-ec', script.replaceAll('/run/secrets/redis_password', f).replaceAll('/run/redis', bdir)],
+          { env, encoding: 'utf8', timeout: 5000 },
+        );
+        expect(bad.status, content).toBe(2);
+        expect(bad.stderr, content).toContain('EDGEFLEET_REDIS_PASSWORD');
+        expect(bad.stderr, content).toMatch(why);
+      } finally {
+        rmSync(bdir, { recursive: true, force: true });
+      }
+    }
   });
 
   it('compose.yaml: the four services start after a healthy Redis, restart, and have limits', () => {
@@ -194,7 +229,12 @@ describe('compose files (docker-compose config)', () => {
       expect(s.build?.args?.SERVICE, name).toBe(name);
       // The PORT build argument is the one check-bundles.mjs verifies against the bundle's default.
       expect(Number(s.build?.args?.PORT), name).toBe(SERVICES[name]?.port);
-      expect(s.environment?.EDGEFLEET_REDIS_PASSWORD, name).toBeTruthy();
+      // Secrets as files (compose `secrets:`), named by *_FILE variables; no secret value in compose.
+      expect(secretNames(s), name).toEqual(['api_token', 'redis_password']);
+      expect(s.environment?.EDGEFLEET_REDIS_PASSWORD_FILE, name).toBe('/run/secrets/redis_password');
+      expect(s.environment?.EDGEFLEET_API_TOKEN_FILE, name).toBe('/run/secrets/api_token');
+      expect(s.environment?.EDGEFLEET_REDIS_PASSWORD, name).toBeUndefined();
+      expect(s.environment?.EDGEFLEET_API_TOKEN, name).toBeUndefined();
       expect(s.environment?.EDGEFLEET_NODE_NAME, name).toBeTruthy();
       // The image's own non-root user, except the executor and the uploader (next tests).
       if (name === 'job-receiver' || name === 'gossip-membership') expect(s.user, name).toBeUndefined();
@@ -209,7 +249,27 @@ describe('compose files (docker-compose config)', () => {
     const executor = base.services['job-executor'] as ComposeService;
     const uploader = base.services['result-uploader'] as ComposeService;
     expect(gossip.network_mode).toBe('host');
-    expect(gossip.environment?.EDGEFLEET_REDIS_URL).toMatch(/^redis:\/\/127\.0\.0\.1:/);
+    // Every service reaches Redis over the socket on the shared volume, gossip (host network) too;
+    // those running as uid 10001 through the socket's group.
+    for (const name of SERVICE_NAMES) {
+      const s = base.services[name] as ComposeService & { group_add?: (string | number)[] };
+      expect(s.environment?.EDGEFLEET_REDIS_URL, name).toBe('unix:///run/edgefleet-redis/redis.sock');
+      expect(mountTargets(s), name).toContain('/run/edgefleet-redis');
+      // Read-only for every client: nothing there but Redis's socket.
+      const mount = (s.volumes ?? []).find((v) =>
+        typeof v === 'string'
+          ? v.split(':')[1] === '/run/edgefleet-redis'
+          : v.target === '/run/edgefleet-redis',
+      );
+      expect(
+        typeof mount === 'string' ? mount.endsWith(':ro') : (mount as { read_only?: boolean }).read_only,
+        name,
+      ).toBe(true);
+      if (s.user === undefined) expect((s.group_add ?? []).map(String), name).toContain('999');
+      else expect(s.cap_add, name).toContain('DAC_OVERRIDE');
+    }
+    // Never the executor: job code must not inherit a way to Redis.
+    expect(((executor as { group_add?: unknown[] }).group_add ?? []).map(String)).not.toContain('999');
     expect(executor.runtime).toBe('nvidia');
     expect(executor.build?.target).toBe('job-executor');
     // Root with only the capabilities needed to run jobs as edgefleet-job (docker/README.md).
@@ -235,7 +295,7 @@ describe('compose files (docker-compose config)', () => {
     expect(nets(base.services['job-receiver'] as ComposeService)).not.toContain('jobs');
   });
 
-  it('compose.yaml refuses to start without the required secrets', () => {
+  it('compose.yaml refuses to start without the folder of the secret files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgefleet-compose-'));
     try {
       const env = join(dir, '.env');
@@ -243,12 +303,12 @@ describe('compose files (docker-compose config)', () => {
         env,
         readFileSync(ENV_EXAMPLE, 'utf8')
           .split('\n')
-          .filter((l) => !l.startsWith('EDGEFLEET_REDIS_PASSWORD='))
+          .filter((l) => !l.startsWith('SECRETS_DIR='))
           .join('\n'),
       );
       const r = composeConfig([BASE], env);
       expect(r.ok).toBe(false);
-      expect(r.output).toContain('EDGEFLEET_REDIS_PASSWORD');
+      expect(r.output).toContain('set SECRETS_DIR in docker/.env');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -298,12 +358,12 @@ describe('compose files (docker-compose config)', () => {
     expect(mb(redis.mem_limit)).toBeGreaterThanOrEqual(2 * max + 16);
   });
 
-  it('compose.yaml: only Redis (loopback, for host-networked gossip) and the job API are published', () => {
+  it('compose.yaml: only the job API is published (on loopback)', () => {
     const published = Object.entries(base.services)
       .filter(([, s]) => (s.ports ?? []).length > 0)
       .map(([n]) => n)
       .sort();
-    expect(published).toEqual(['job-receiver', 'redis']);
+    expect(published).toEqual(['job-receiver']);
     for (const name of published)
       expect(JSON.stringify(base.services[name]?.ports), name).toContain('127.0.0.1');
   });
@@ -397,9 +457,10 @@ describe('image bundles start standalone (check-bundles.mjs)', () => {
       reports.push(report);
       expect(report.stopCode).toBe(0);
       // Every EDGEFLEET_* variable compose.yaml gives this service is one its bundle reads.
-      const given = Object.keys(compose.services[service]?.environment ?? {}).filter((v) =>
-        v.startsWith('EDGEFLEET_'),
-      );
+      // A secret's *_FILE variable counts as the secret's (service-kit's isSecretVariable, loadEnvConfig).
+      const given = Object.keys(compose.services[service]?.environment ?? {})
+        .filter((v) => v.startsWith('EDGEFLEET_'))
+        .map((v) => (/SECRET|TOKEN|PASSWORD|KEY/.test(v) ? v.replace(/_FILE$/, '') : v));
       expect(given.filter((v) => !report.variables.includes(v))).toEqual([]);
     },
     120_000,

@@ -4,12 +4,14 @@
 // First: refuses a Node.js older than the supported one (exit 2) before anything else loads.
 import './require-node.js';
 import { basename } from 'node:path';
+import { DRAIN_MAX_WAIT_SECONDS } from '@edgefleet/contracts';
 import type { Endpoints } from './api.js';
 import { type OptionSpec, parseArgs } from './args.js';
 import { awsTarget } from './aws.js';
 import { type ClientFile, clientFilePath, readClientFile, readSecret } from './client-file.js';
 import { resolveTarget } from './client-target.js';
 import { listDead, replayDead, withRedis } from './commands/dead.js';
+import { DEFAULT_EXECUTOR_URL, drainExecutor } from './commands/drain.js';
 import { cancelJob, getJob, listJobs, streamLogs, waitForEnd } from './commands/jobs.js';
 import { members, table } from './commands/members.js';
 import { downloadResult, listResult } from './commands/results.js';
@@ -235,6 +237,32 @@ const COMMANDS: Record<string, Command> = {
           'lastChange',
           ...(all ? ['declaredBy'] : []),
         ]),
+      );
+      return EXIT.ok;
+    },
+  },
+  drain: {
+    usage: 'edgefleet drain [--wait SECONDS] [--executor URL]',
+    summary:
+      'before stopping or upgrading the executor: it takes no more jobs, running ones get --wait seconds (default 600) to finish, the rest are handed back to run again after the restart',
+    options: { wait: { value: true }, executor: { value: true } },
+    run: async (_p, o, ctx) => {
+      const wait = o.wait === undefined ? 600 : Number(o.wait);
+      if (!(Number.isInteger(wait) && wait >= 0 && wait <= DRAIN_MAX_WAIT_SECONDS))
+        throw usageError(`--wait takes whole seconds from 0 to ${DRAIN_MAX_WAIT_SECONDS}`);
+      const url =
+        (typeof o.executor === 'string' ? o.executor : undefined) ??
+        ctx.env.EDGEFLEET_EXECUTOR_URL ??
+        DEFAULT_EXECUTOR_URL;
+      // In the executor's container the token may be a compose secret (EDGEFLEET_API_TOKEN_FILE).
+      const token = ctx.ep.token ?? readSecret(ctx.env.EDGEFLEET_API_TOKEN_FILE ?? null);
+      const r = await drainExecutor(url, wait, token);
+      ctx.print(r, () =>
+        [
+          'drained: the executor takes no more jobs until it restarts',
+          `finished: ${r.finished.join(', ') || '-'}`,
+          `handed back (run again after the restart): ${r.handedBack.join(', ') || '-'}`,
+        ].join('\n'),
       );
       return EXIT.ok;
     },

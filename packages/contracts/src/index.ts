@@ -1,5 +1,6 @@
 export * from './data-folder.js';
 export * from './departed-members.js';
+export * from './drain.js';
 export * from './job-message.js';
 export * from './job-record.js';
 export * from './job-state.js';

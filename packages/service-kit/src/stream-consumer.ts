@@ -142,12 +142,18 @@ export class StreamConsumer<T> {
     this.loopDone = this.loop();
   }
 
-  /** Stops reading, aborts handlers' signal after `graceMs`, waits for them (up to the deadline). */
-  async stop(deadlineMs = 10_000): Promise<void> {
+  /** Takes no more entries (a blocked read ends at once); the handlers running go on. */
+  stopTaking(): void {
     if (!this.running) return;
     this.running = false;
     this.slotFreed?.();
     this.blocking?.disconnect(); // ends a blocked XREADGROUP at once
+  }
+
+  /** Stops reading, aborts handlers' signal 1 s before the deadline, waits for them (up to the deadline). */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (!this.loopDone) return;
+    this.stopTaking();
     const handlers = Promise.allSettled([...this.inflight.values()]);
     const timer = setTimeout(() => this.abort.abort(), Math.max(0, deadlineMs - 1000));
     await Promise.race([Promise.allSettled([handlers, this.loopDone]), sleep(deadlineMs)]);

@@ -15,12 +15,16 @@ export interface RedisServerOptions {
   password?: string;
   /** Data folder (AOF), e.g. on the same small disk as the job folders; default a new temp folder. */
   dir?: string;
+  /** Also listen on a Unix socket in the data folder (`socketPath`, mode 0700). */
+  unixSocket?: boolean;
 }
 
 export interface RedisServer {
   url: string;
   port: number;
   dir: string;
+  /** The Unix socket, when started with `unixSocket`. */
+  socketPath?: string;
   /** A new client (closed by whoever calls this). */
   client(): Redis;
   /** Sends a signal (default SIGKILL: no chance to flush anything) and waits for the exit. */
@@ -55,6 +59,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     '--logfile',
     join(dir, 'redis.log'),
     ...(opts.password ? ['--requirepass', opts.password] : []),
+    ...(opts.unixSocket ? ['--unixsocket', join(dir, 'redis.sock'), '--unixsocketperm', '700'] : []),
   ];
   const url = () =>
     `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`;
@@ -101,6 +106,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
       return port;
     },
     dir,
+    ...(opts.unixSocket ? { socketPath: join(dir, 'redis.sock') } : {}),
     client: () => new Redis(url(), { maxRetriesPerRequest: 2 }),
     async kill(signal = 'SIGKILL') {
       const c = child;

@@ -119,6 +119,8 @@ class HandBack extends Error {}
 
 export class JobExecutor {
   private readonly active = new Map<string, AbortController>();
+  /** Resolved when no job runs any more (idle()). */
+  private readonly idleWaiters = new Set<() => void>();
   private readonly now: () => number;
   constructor(private readonly d: ExecutorDeps) {
     this.now = d.now ?? Date.now;
@@ -148,8 +150,22 @@ export class JobExecutor {
    */
   async stopAll(timeoutMs: number): Promise<void> {
     for (const ac of this.active.values()) ac.abort('shutdown');
-    const deadline = Date.now() + timeoutMs;
-    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await this.idle(timeoutMs);
+  }
+
+  /** True once no job runs here (at once when none does), false when `timeoutMs` passes first. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.active.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(wake);
+        resolve(ok);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.idleWaiters.add(wake);
+    });
   }
 
   private async readRecord(jobId: string): Promise<RecordView | null> {
@@ -638,6 +654,7 @@ export class JobExecutor {
       await this.d.runState.remove(jobId).catch(() => undefined);
       this.active.delete(jobId);
       this.d.onRunningChange?.(this.active.size);
+      if (this.active.size === 0) for (const wake of [...this.idleWaiters]) wake();
     }
   }
 

@@ -36,6 +36,7 @@ import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, loadConfig, SERVICE } from './config.js';
 import { jobUserInUse } from './core/start-checks.js';
+import { Drain, registerDrainRoute } from './drain.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
 import { BY, JobExecutor, recoverLeftovers } from './executor.js';
 
@@ -169,13 +170,22 @@ async function start(config: Config): Promise<void> {
     claimIdleMs: config.claimIdleMs,
     concurrency: config.concurrency,
   });
+  const drain = new Drain({
+    stopTaking: () => consumer.stopTaking(),
+    runningIds: () => executor.runningIds(),
+    idle: (ms) => executor.idle(ms),
+    stopAll: (ms) => executor.stopAll(ms),
+    handBackMs: config.killGraceMs + 3000,
+    logger: logger.child({ component: 'drain' }),
+  });
   let taking = false;
   /** Looks at the data folder again; takes jobs from the first time the job user can reach it. */
   const checkDataFolder = async (): Promise<boolean> => {
     const was = unreachable;
     unreachable = await dataFolderWhy().catch((e: Error) => `data folder ${dataDir}: ${e.message}`);
     if (unreachable && unreachable !== was) logger.error(`not ready: ${unreachable}`);
-    if (!unreachable && !taking) {
+    // A drained executor takes no jobs, even when the folder becomes reachable after the drain.
+    if (!unreachable && !taking && !drain.draining) {
       taking = true;
       if (was) logger.info({ dataDir }, 'data folder reachable by the job user: taking jobs');
       clearInterval(recheck);
@@ -187,15 +197,22 @@ async function start(config: Config): Promise<void> {
   recheck.unref();
   await checkDataFolder();
 
-  const { app } = buildApp({
+  const http = buildApp({
     logger,
     host: config.httpHost,
     checks: [
       { name: 'redis', check: () => redisReachable(redis) },
       { name: 'dataFolder', check: checkDataFolder, why: () => unreachable },
+      {
+        name: 'takingJobs',
+        check: async () => !drain.draining,
+        why: () => 'drained (POST /v1/drain): takes no jobs until restarted',
+      },
     ],
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
   });
+  registerDrainRoute(http, drain);
+  const { app } = http;
   await app.listen({ host: config.httpHost, port: config.port });
   logger.info({ port: config.port, host: config.httpHost }, `${SERVICE} listening`);
   installShutdown({
