@@ -3,7 +3,7 @@
 // docker/compose.yaml + compose.dev.yaml brought up by Debian's docker-compose against podman's Docker
 // API, with the commands of docker/README.md ("Build and run with podman"). A job submitted with the CLI
 // from the host must succeed; down / up must keep Redis's data and the environment cache.
-// Its own CI step (scripts/setup-and-test.sh), run alone: vitest --config docker/test/vitest.container.config.ts
+// The last pass of scripts/run-tests.mjs (with EDGEFLEET_CONTAINER_TEST=1), run alone: vitest --config docker/test/vitest.container.config.ts
 // Everything is bounded and cleaned up: the compose project, its volumes and networks, the podman service.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
-// The container test (stack.container.ts) alone, one file, no parallelism: its own CI step after the
-// suite (scripts/setup-and-test.sh). The suite's own config never picks it up (no `.test.ts` suffix).
+// The container test (stack.container.ts) alone, one file, no parallelism: the last pass of
+// scripts/run-tests.mjs, after the suite. The suite's own config never picks it up (no `.test.ts` suffix).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
