@@ -153,6 +153,8 @@ async function startNode(impl: 'go' | 'ts', subnet: number, i: number, seed?: st
             httpPort: await freePort(),
             ...(seed ? { members: [seed] } : {}),
             env: { NODE_OPTIONS: OUR_NODE_OPTIONS },
+            // Ten nodes booting at once on a shared 2-core machine can take longer than a test's 15 s.
+            startTimeoutMs: 90_000,
           }),
         );
   live.add(node);
