@@ -1,18 +1,25 @@
 // Cluster benchmark: N nodes of ours (the real service process, dist/main.js) and N Go memberlist
 // nodes (our test/go-peer, Debian memberlist 0.2.2), each cluster on its own loopback addresses, both
-// with the Local profile (memberlist DefaultLocalConfig), in one run. For each N (default 10, 30, 50;
-// BENCH_SIZES=10 to change) and implementation it measures:
-//   join            from the seed seeing a new node alive until all N nodes do (polled every 100 ms;
-//                   median and max of 3 joins)
-//   failure det.    from SIGKILL of one node until every other node lists it dead (polled every 100 ms)
-//   CPU s/node/min, KiB sent/node/min   over a quiet steady-state window (BENCH_WINDOW_S, 15 s):
-//                   utime + stime from /proc, bytes the node itself counts (UDP + TCP, sent)
-//   RSS/node        at the end of the window, MiB, and the private part of it (USS: pages of this
-//                   process alone; the rest is the node/Go binary and libraries, shared)
-// plus, in the same run, a bare fastify server started the same way as our nodes (same node flags),
+// with the Local profile (memberlist DefaultLocalConfig). For each N (default 10, 30, 50;
+// BENCH_SIZES=10 to change) the two clusters run AT THE SAME TIME, so every window of one has the
+// same machine load as the matching window of the other (the machine is shared; a ratio of two
+// sequential runs mostly measured the load in between). Each cluster then goes through BENCH_KILLS
+// (5) rounds of:
+//   settle          SETTLE_S with no HTTP polling (the previous round's dead node reaped, the
+//                   poller's garbage collected)
+//   steady window   BENCH_WINDOW_S (60 s): CPU = utime + stime from /proc/<pid>/stat of every
+//                   node (CPU-seconds a process was actually given, unlike wall time not inflated
+//                   by waiting for a core), KiB the nodes count as sent, RSS and its private part
+//                   at the end. One sample per round: the mean over the cluster's N nodes.
+//   failure det.    SIGKILL of one node (a different non-seed node each round, the same moment in
+//                   both clusters) until every other node lists it dead (polled every 100 ms)
+//   join            a replacement node (a new name) joins through node 0: from the seed listing it
+//                   alive until all N do; the cluster is back to N for the next round.
+// Reported per N and implementation: median and spread (min–max) over the rounds; ratios ours ÷ Go
+// of the medians. Plus a bare fastify server started the same way as our nodes (same node flags),
 // so the report shows what the gossip node adds, and at the smallest N a CPU-starvation check: one
-// node SIGSTOPped 1.5 s out of every 2 s for 20 s (a duty cycle standing in for a starved CPU), with
-// every other node's view sampled every 250 ms for false deaths.
+// node per cluster SIGSTOPped 1.5 s out of every 2 s for 20 s (a duty cycle standing in for a
+// starved CPU), with every other node's view sampled every 250 ms for false deaths.
 //
 // Run: pnpm --filter @edgefleet/gossip-membership bench (after pnpm build).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -24,15 +31,17 @@ import { buildGoPeer, type GoPeer, startGoPeer } from '../test/helpers/go-peer.j
 import { startTsNode, type TsNode } from '../test/helpers/ts-node.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,30,50').split(',').map(Number);
-const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 60);
+/** Rounds (steady window, kill, replacement join) per cluster. */
+const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 /**
- * Quiet time between the last poll and the window: after a burst of allocation (the HTTP polling
- * until convergence) V8's memory reducer runs a few full GCs some 8 s later, a one-off that would
- * otherwise land in a 15 s window (~0.1 CPU s/min for a bare fastify server). Same for both.
+ * Quiet time between the last poll and the window: after a burst of allocation (the HTTP polling)
+ * V8's memory reducer runs a few full GCs some 8 s later, a one-off that would otherwise land in
+ * the window; and the node killed in the previous round is reaped from the member tables
+ * GossipToTheDeadTime (15 s, Local) after it was declared dead. Same for both.
  */
-const SETTLE_S = 10;
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 20);
 const POLL_MS = 100;
-const JOIN_TRIALS = 3;
 /** Starvation check: SIGSTOP for STOP_MS out of every CYCLE_MS, for STARVE_S. */
 const STARVE_S = 20;
 const STOP_MS = 1_500;
@@ -144,6 +153,8 @@ async function startNode(impl: 'go' | 'ts', subnet: number, i: number, seed?: st
             httpPort: await freePort(),
             ...(seed ? { members: [seed] } : {}),
             env: { NODE_OPTIONS: OUR_NODE_OPTIONS },
+            // Ten nodes booting at once on a shared 2-core machine can take longer than a test's 15 s.
+            startTimeoutMs: 90_000,
           }),
         );
   live.add(node);
@@ -221,89 +232,178 @@ async function starve(nodes: Node[], starved: Node, exclude: Set<string>): Promi
   };
 }
 
+/** Median, min and max of a sample (NaN entries, e.g. timeouts, count as +Infinity). */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  /** Samples that timed out. */
+  timeouts: number;
+}
+function spread(xs: number[]): Spread {
+  const ok = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const timeouts = xs.length - ok.length;
+  const all = [...ok, ...Array<number>(timeouts).fill(Number.POSITIVE_INFINITY)];
+  const mid = all.length / 2;
+  const median =
+    all.length % 2 === 1
+      ? (all[Math.floor(mid)] as number)
+      : ((all[mid - 1] as number) + (all[mid] as number)) / 2;
+  return { median, min: ok[0] ?? Number.NaN, max: all[all.length - 1] ?? Number.NaN, timeouts };
+}
+
 interface Row {
   impl: 'go' | 'ts';
   n: number;
-  joinMs: number;
-  joinMaxMs: number;
-  detectMs: number;
-  cpuPerMin: number;
-  bytesPerMin: number;
-  rssMiB: number;
-  privMiB: number;
+  join: Spread;
+  detect: Spread;
+  cpuPerMin: Spread;
+  bytesPerMin: Spread;
+  rssMiB: Spread;
+  privMiB: Spread;
   starvation?: Starvation;
 }
 
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-async function runCluster(impl: 'go' | 'ts', n: number, withStarvation: boolean): Promise<Row> {
-  const subnet = (impl === 'go' ? 100 : 150) + SIZES.indexOf(n);
-  const nodes: Node[] = [];
-  try {
-    const seedNode = await startNode(impl, subnet, 0);
-    nodes.push(seedNode);
-    const seed = seedNode.addr;
-    for (let i = 1; i < n; i += 10) {
+/** One implementation's cluster of N nodes, going through the rounds in step with the other's. */
+class Cluster {
+  readonly nodes: Node[] = [];
+  readonly subnet: number;
+  readonly cpu: number[] = [];
+  readonly bytes: number[] = [];
+  readonly rss: number[] = [];
+  readonly priv: number[] = [];
+  readonly detect: number[] = [];
+  readonly join: number[] = [];
+  /** Names of the nodes killed so far (still listed dead until reaped). */
+  readonly killed = new Set<string>();
+  #next: number;
+  #window?: { cpu0: number[]; bytes0: number[] };
+
+  constructor(
+    readonly impl: 'go' | 'ts',
+    readonly n: number,
+  ) {
+    this.subnet = (impl === 'go' ? 100 : 150) + SIZES.indexOf(n);
+    this.#next = n;
+  }
+
+  get seed(): Node {
+    return this.nodes[0] as Node;
+  }
+
+  async start(): Promise<void> {
+    const seedNode = await startNode(this.impl, this.subnet, 0);
+    this.nodes.push(seedNode);
+    for (let i = 1; i < this.n; i += 10) {
       const batch = [];
-      for (let j = i; j < Math.min(n, i + 10); j++) batch.push(startNode(impl, subnet, j, seed));
-      nodes.push(...(await Promise.all(batch)));
+      for (let j = i; j < Math.min(this.n, i + 10); j++)
+        batch.push(startNode(this.impl, this.subnet, j, seedNode.addr));
+      this.nodes.push(...(await Promise.all(batch)));
     }
     const converged = await timeUntil(
-      nodes,
-      (seen) => [...seen.values()].filter((s) => s === 'alive').length === n,
-      90_000,
+      this.nodes,
+      (seen) => [...seen.values()].filter((s) => s === 'alive').length === this.n,
+      120_000,
     );
-    if (Number.isNaN(converged)) throw new Error(`${impl} ×${n}: cluster did not converge`);
+    if (Number.isNaN(converged)) throw new Error(`${this.impl} ×${this.n}: cluster did not converge`);
+  }
 
-    // Quiet steady state: no HTTP polling during the window (the byte counters are read at its ends).
-    await sleep(SETTLE_S * 1000);
-    const cpu0 = nodes.map((x) => cpuSeconds(x.pid));
-    const bytes0 = await Promise.all(nodes.map((x) => x.bytesOut()));
-    await sleep(WINDOW_S * 1000);
-    const cpu1 = nodes.map((x) => cpuSeconds(x.pid));
-    const mem = nodes.map((x) => memoryMiB(x.pid));
-    const bytes1 = await Promise.all(nodes.map((x) => x.bytesOut()));
-    const perMin = 60 / WINDOW_S;
-    const cpuPerMin = avg(cpu1.map((c, i) => (c - (cpu0[i] ?? 0)) * perMin));
-    const bytesPerMin = avg(bytes1.map((b, i) => (b - (bytes0[i] ?? 0)) * perMin));
+  async windowStart(): Promise<void> {
+    const cpu0 = this.nodes.map((x) => cpuSeconds(x.pid));
+    const bytes0 = await Promise.all(this.nodes.map((x) => x.bytesOut()));
+    this.#window = { cpu0, bytes0 };
+  }
 
-    // Join: JOIN_TRIALS more nodes, one at a time; time from the seed seeing each until everybody
-    // does. Median reported: with RetransmitMult 2 an epidemic can die out and leave the rest to
-    // push/pull (up to 15 s), so single samples vary a lot.
-    const joins: number[] = [];
-    for (let t = 0; t < JOIN_TRIALS; t++) {
-      const joiner = await startNode(impl, subnet, n + t, seed);
-      await timeUntil([seedNode], (seen) => seen.get(joiner.name) === 'alive', 20_000);
-      joins.push(await timeUntil(nodes, (seen) => seen.get(joiner.name) === 'alive', 30_000));
-      nodes.push(joiner);
-    }
-    joins.sort((a, b) => a - b);
+  async windowEnd(seconds: number): Promise<void> {
+    const w = this.#window as { cpu0: number[]; bytes0: number[] };
+    const cpu1 = this.nodes.map((x) => cpuSeconds(x.pid));
+    const mem = this.nodes.map((x) => memoryMiB(x.pid));
+    const bytes1 = await Promise.all(this.nodes.map((x) => x.bytesOut()));
+    const perMin = 60 / seconds;
+    this.cpu.push(avg(cpu1.map((c, i) => (c - (w.cpu0[i] ?? 0)) * perMin)));
+    this.bytes.push(avg(bytes1.map((b, i) => (b - (w.bytes0[i] ?? 0)) * perMin)));
+    this.rss.push(avg(mem.map((m) => m.rss)));
+    this.priv.push(avg(mem.map((m) => m.priv)));
+  }
 
-    // Failure detection: SIGKILL a non-seed node.
-    const victim = nodes[1] as Node;
+  /** SIGKILLs the round's victim (never the seed) and times until every other node lists it dead. */
+  async killAndDetect(round: number): Promise<void> {
+    const victim = this.nodes[1 + (round % (this.n - 1))] as Node;
     await victim.kill();
-    const rest = nodes.filter((x) => x !== victim);
-    const detectMs = await timeUntil(rest, (seen) => seen.get(victim.name) === 'dead', 60_000);
+    live.delete(victim);
+    this.killed.add(victim.name);
+    this.nodes.splice(this.nodes.indexOf(victim), 1);
+    this.detect.push(await timeUntil(this.nodes, (seen) => seen.get(victim.name) === 'dead', 60_000));
+  }
 
-    const starvation = withStarvation
-      ? await starve(rest, rest[2] as Node, new Set([victim.name]))
-      : undefined;
+  /** A replacement under a new name joins through the seed; times until every node lists it alive. */
+  async replace(): Promise<void> {
+    const joiner = await startNode(this.impl, this.subnet, this.#next++, this.seed.addr);
+    await timeUntil([this.seed], (seen) => seen.get(joiner.name) === 'alive', 20_000);
+    this.join.push(await timeUntil(this.nodes, (seen) => seen.get(joiner.name) === 'alive', 30_000));
+    this.nodes.push(joiner);
+    // Back to N alive everywhere before the next round settles.
+    await timeUntil(
+      this.nodes,
+      (seen) => [...seen.values()].filter((s) => s === 'alive').length === this.n,
+      60_000,
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const x of this.nodes) signal(x.pid, 'SIGCONT');
+    await Promise.all(this.nodes.map((x) => x.kill().catch(() => undefined)));
+    for (const x of this.nodes) live.delete(x);
+  }
+
+  row(starvation?: Starvation): Row {
     return {
-      impl,
-      n,
-      joinMs: joins[Math.floor(joins.length / 2)] as number,
-      joinMaxMs: joins[joins.length - 1] as number,
-      detectMs,
-      cpuPerMin,
-      bytesPerMin,
-      rssMiB: avg(mem.map((m) => m.rss)),
-      privMiB: avg(mem.map((m) => m.priv)),
+      impl: this.impl,
+      n: this.n,
+      join: spread(this.join),
+      detect: spread(this.detect),
+      cpuPerMin: spread(this.cpu),
+      bytesPerMin: spread(this.bytes),
+      rssMiB: spread(this.rss),
+      privMiB: spread(this.priv),
       ...(starvation ? { starvation } : {}),
     };
+  }
+}
+
+/** Both implementations at N, side by side, through KILLS rounds. */
+async function runSize(n: number, withStarvation: boolean): Promise<Row[]> {
+  const clusters = [new Cluster('go', n), new Cluster('ts', n)];
+  try {
+    // Started one after the other (booting 2N processes at once on a loaded machine can outlast a
+    // node's start-up timeout); from then on both run side by side.
+    for (const c of clusters) await c.start();
+    for (let round = 0; round < KILLS; round++) {
+      await sleep(SETTLE_S * 1000);
+      await Promise.all(clusters.map((c) => c.windowStart()));
+      const t0 = performance.now();
+      await sleep(WINDOW_S * 1000);
+      const seconds = (performance.now() - t0) / 1000;
+      await Promise.all(clusters.map((c) => c.windowEnd(seconds)));
+      await Promise.all(clusters.map((c) => c.killAndDetect(round)));
+      await Promise.all(clusters.map((c) => c.replace()));
+      process.stderr.write(
+        `×${n} round ${round + 1}: ${clusters
+          .map(
+            (c) =>
+              `${c.impl} cpu ${fmt(c.cpu.at(-1) ?? Number.NaN, 3)} s/min, detect ${fmt(c.detect.at(-1) ?? Number.NaN, 0)} ms`,
+          )
+          .join('; ')}\n`,
+      );
+    }
+    const starvation = withStarvation
+      ? await Promise.all(clusters.map((c) => starve(c.nodes, c.nodes[2] as Node, c.killed)))
+      : undefined;
+    return clusters.map((c, i) => c.row(starvation?.[i]));
   } finally {
-    for (const x of nodes) signal(x.pid, 'SIGCONT');
-    await Promise.all(nodes.map((x) => x.kill().catch(() => undefined)));
-    for (const x of nodes) live.delete(x);
+    await Promise.all(clusters.map((c) => c.stop()));
   }
 }
 
@@ -363,16 +463,25 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
 async function main(): Promise<void> {
   const started = performance.now();
   await buildGoPeer();
-  const bare = await bareFastify();
   const rows: Row[] = [];
-  for (const n of SIZES)
-    for (const impl of ['go', 'ts'] as const) {
-      const t0 = performance.now();
-      rows.push(await runCluster(impl, n, n === SIZES[0]));
-      process.stderr.write(`${impl} ×${n} done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
-    }
+  let bare: Awaited<ReturnType<typeof bareFastify>> | undefined;
+  for (const n of SIZES) {
+    const t0 = performance.now();
+    // The bare fastify reference runs alongside the first size (it idles through its window).
+    const [sized, b] = await Promise.all([
+      runSize(n, n === SIZES[0]),
+      n === SIZES[0] ? bareFastify() : Promise.resolve(undefined),
+    ]);
+    rows.push(...sized);
+    bare ??= b;
+    process.stderr.write(`×${n} done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  const bareRow = bare as NonNullable<typeof bare>;
 
-  const ms = (v: number) => (Number.isNaN(v) ? 'timeout' : fmt(Math.round(v)));
+  const ms = (v: number) =>
+    Number.isNaN(v) ? 'timeout' : Number.isFinite(v) ? fmt(Math.round(v)) : 'timeout';
+  const spreadText = (x: Spread, f: (v: number) => string) =>
+    `${f(x.median)} (${f(x.min)}–${f(x.max)})${x.timeouts > 0 ? `, ${x.timeouts} timed out` : ''}`;
   const label = (impl: 'go' | 'ts') => (impl === 'go' ? 'Go memberlist 0.2.2' : 'edgefleet (TS)');
   const ratio = (n: number, pick: (r: Row) => number) => {
     const go = rows.find((r) => r.n === n && r.impl === 'go');
@@ -382,13 +491,14 @@ async function main(): Promise<void> {
   const p = profileConfig('local');
   const starved = rows.filter((r) => r.starvation);
   const wallS = (performance.now() - started) / 1000;
+  const tsRows = rows.filter((r) => r.impl === 'ts');
   emitBenchSection({
     id: 'gossip-cluster',
     title: 'gossip-membership: real cluster, ours vs Go memberlist',
     command: `${process.env.BENCH_SIZES ? `BENCH_SIZES=${SIZES.join(',')} ` : ''}pnpm --filter @edgefleet/gossip-membership bench`,
     intro:
-      `N nodes of each implementation on their own loopback addresses (127.0.x.y), one implementation ` +
-      `at a time, N = ${SIZES.join(', ')}, with equal settings: memberlist's Local profile (probe ` +
+      `N nodes of each implementation on their own loopback addresses (127.0.x.y), N = ${SIZES.join(', ')}, ` +
+      `the two clusters of the same N running at the same time, with equal settings: memberlist's Local profile (probe ` +
       `${p.probeIntervalMs} ms, probe timeout ${p.probeTimeoutMs} ms, ${p.indirectChecks} indirect check, ` +
       `gossip ${p.gossipIntervalMs} ms to ${p.gossipNodes} nodes, retransmit mult ${p.retransmitMult}, ` +
       `suspicion mult ${p.suspicionMult} / max ${p.suspicionMaxTimeoutMult}, push/pull ${p.pushPullIntervalMs / 1000} s ` +
@@ -396,76 +506,84 @@ async function main(): Promise<void> {
       `\`-quiet\`. Ours: the service process \`node dist/main.js\` with NODE_OPTIONS=${OUR_NODE_OPTIONS} ` +
       `(as started in production), log level warn, Redis unreachable (its load poll then only ` +
       `reconnects every 2 s). Nodes join through node 0; views are read over each node's HTTP API. ` +
-      `Steady window ${WINDOW_S} s with no HTTP polling, starting ${SETTLE_S} s after the last poll. Wall time of this run ${fmt(wallS, 0)} s on ` +
-      `a shared 2-core machine: CPU figures are comparable within the run, not across runs.`,
+      `Each cluster goes through ${KILLS} rounds: ${SETTLE_S} s with no HTTP polling, a ${WINDOW_S} s steady window, ` +
+      `SIGKILL of one node (a different one each round, at the same moment in both clusters) timed until every ` +
+      `other node lists it dead, and a replacement node joining under a new name, timed until all list it alive. ` +
+      `CPU is CPU-seconds (utime + stime from /proc/<pid>/stat), not wall time: on this shared 2-core machine ` +
+      `(wall time of this run ${fmt(wallS, 0)} s) a process waiting for a core is not charged for the wait, ` +
+      `and both clusters' windows see the same load because they run at the same time.`,
     tables: [
       {
         header: [
           'nodes',
           'implementation',
-          'join convergence ms (median / max of 3)',
-          'failure detection ms',
           'CPU s/node/min',
+          'failure detection ms',
+          'join convergence ms',
           'KiB sent/node/min',
-          'RSS MiB/node (private)',
+          'RSS MiB/node',
+          'private MiB/node',
         ],
         rows: [
           ...rows.map((r) => [
             r.n,
             label(r.impl),
-            `${ms(r.joinMs)} / ${ms(r.joinMaxMs)}`,
-            ms(r.detectMs),
-            fmt(r.cpuPerMin, 2),
-            fmt(r.bytesPerMin / 1024, 1),
-            `${fmt(r.rssMiB, 0)} (${fmt(r.privMiB, 0)})`,
+            spreadText(r.cpuPerMin, (v) => fmt(v, 3)),
+            spreadText(r.detect, ms),
+            spreadText(r.join, ms),
+            fmt(r.bytesPerMin.median / 1024, 1),
+            `${fmt(r.rssMiB.median, 0)} (max ${fmt(r.rssMiB.max, 0)})`,
+            fmt(r.privMiB.median, 0),
           ]),
           [
             1,
             'bare fastify server (same node flags, idle)',
+            fmt(bareRow.cpuPerMin, 3),
             '–',
             '–',
-            fmt(bare.cpuPerMin, 2),
             '–',
-            `${fmt(bare.rssMiB, 0)} (${fmt(bare.privMiB, 0)})`,
+            fmt(bareRow.rssMiB, 0),
+            fmt(bareRow.privMiB, 0),
           ],
         ],
         note:
-          'Join convergence: from the seed listing a new node alive until all N nodes do. Failure ' +
-          'detection: SIGKILL of a node → every other node lists it dead. CPU: utime + stime per node ' +
-          `over the ${WINDOW_S} s window, scaled to a minute. KiB sent: UDP + TCP bytes the node counts ` +
-          'itself. RSS at the end of the window; in brackets the private part (USS), the rest being ' +
-          'the node or Go binary and shared libraries, mapped once for all processes of a host. Views ' +
-          `are polled every ${POLL_MS} ms, so times are ±${POLL_MS} ms.`,
+          `Each cell: median over the ${KILLS} rounds, in brackets min–max. CPU: utime + stime per node over ` +
+          `the ${WINDOW_S} s window, scaled to a minute, mean over the cluster's N nodes (one sample per round). ` +
+          'Failure detection: SIGKILL of a node → every other node lists it dead. Join convergence: from the ' +
+          'seed listing a new node alive until all N nodes do. KiB sent: UDP + TCP bytes the node counts ' +
+          'itself (median). RSS at the end of each window (median, and the largest); private = Private_Clean + ' +
+          'Private_Dirty of smaps_rollup (USS), the rest being the node or Go binary and shared libraries, ' +
+          `mapped once for all processes of a host. Views are polled every ${POLL_MS} ms, so times are ±${POLL_MS} ms.`,
       },
       {
-        title: 'Ours ÷ Go, same N, same run',
-        header: ['nodes', 'CPU ×', 'KiB sent ×', 'RSS ×', 'failure detection ×', 'join median ×'],
+        title: 'Ours ÷ Go, same N, same run (ratio of the medians)',
+        header: ['nodes', 'CPU ×', 'failure detection ×', 'join median ×', 'KiB sent ×', 'RSS ×'],
         rows: SIZES.map((n) => [
           n,
           fmt(
-            ratio(n, (r) => r.cpuPerMin),
+            ratio(n, (r) => r.cpuPerMin.median),
             2,
           ),
           fmt(
-            ratio(n, (r) => r.bytesPerMin),
+            ratio(n, (r) => r.detect.median),
             2,
           ),
           fmt(
-            ratio(n, (r) => r.rssMiB),
+            ratio(n, (r) => r.join.median),
             2,
           ),
           fmt(
-            ratio(n, (r) => r.detectMs),
+            ratio(n, (r) => r.bytesPerMin.median),
             2,
           ),
           fmt(
-            ratio(n, (r) => r.joinMs),
+            ratio(n, (r) => r.rssMiB.median),
             2,
           ),
         ]),
         note:
-          `What a gossip node adds over a bare fastify server: RSS +${fmt(avg(rows.filter((r) => r.impl === 'ts').map((r) => r.rssMiB)) - bare.rssMiB, 0)} MiB, ` +
-          `private +${fmt(avg(rows.filter((r) => r.impl === 'ts').map((r) => r.privMiB)) - bare.privMiB, 0)} MiB (mean over N).`,
+          `What a gossip node adds over a bare fastify server: RSS +${fmt(avg(tsRows.map((r) => r.rssMiB.median)) - bareRow.rssMiB, 0)} MiB, ` +
+          `private +${fmt(avg(tsRows.map((r) => r.privMiB.median)) - bareRow.privMiB, 0)} MiB (mean over N).`,
       },
       {
         title: `CPU starvation, real sockets: one node SIGSTOPped ${STOP_MS} ms of every ${CYCLE_MS} ms for ${STARVE_S} s`,
@@ -480,7 +598,7 @@ async function main(): Promise<void> {
         rows: starved.map((r) => {
           const s = r.starvation as Starvation;
           return [
-            r.n - 1 + JOIN_TRIALS,
+            r.n,
             label(r.impl),
             s.healthyDead,
             s.starvedDead,
@@ -489,7 +607,7 @@ async function main(): Promise<void> {
           ];
         }),
         note:
-          `After the failure-detection step (the killed node excluded), every other node's view sampled ` +
+          `After the last round (the killed nodes excluded), both clusters at once, every other node's view sampled ` +
           `every ${STARVE_SAMPLE_MS} ms. A stopped node answers nothing, so it is suspected each cycle ` +
           'and refutes on waking; it is declared dead only if a stop outlasts the suspicion timeout.',
       },

@@ -13,7 +13,8 @@ export type DropReason =
   | 'decompress' // compress wrapper that does not inflate
   | 'too_large' // over a protocol limit
   | 'stream' // TCP stream that failed or timed out before a whole frame
-  | 'handler'; // valid message the engine refused
+  | 'handler' // valid message the engine refused
+  | 'queue_full'; // alive/suspect/dead/user message beyond the inbound queue's 1024 (memberlist handoff)
 
 export interface GossipMetrics {
   probes: Counter<'result'>;

@@ -63,6 +63,20 @@ describe('lzw: byte-identical to Go', () => {
     });
   }
 
+  it('gives the same bytes whatever was compressed or decompressed before (shared tables)', () => {
+    // The writer and reader keep their tables between calls; nothing of one call may leak into the next.
+    const all = Object.entries(inputs());
+    for (const order of [all, [...all].reverse()])
+      for (const [name, data] of order) {
+        expect(toHex(lzwCompress(data))).toBe(GO[name]);
+        expect(toHex(lzwCompress(Buffer.from('TOBEORNOTTOBEORTOBEORNOT')))).toBe(
+          '00a93c1152e48914274fa80824687061c183090302',
+        );
+        const out = lzwDecompress(hex(GO[name] as string));
+        expect(out.ok && Buffer.from(out.value).equals(data)).toBe(true);
+      }
+  });
+
   it('the compressed ack message of §8', () => {
     const ack = hex('0282a75061796c6f6164c0a55365714e6f07');
     const wire = hex('0982a4416c676f00a3427566b70005083a05254c1e366fc29001566a4a99384ede1c0808');

@@ -41,7 +41,8 @@ import {
   type FieldValue,
   fixKey,
   type MsgpackErrorCode,
-  MsgpackWriter,
+  type MsgpackWriter,
+  scratchWriter,
 } from './msgpack.js';
 
 /** memberlist ≥ 0.6 push/pull header limits (net.go maxPushStateNodes / maxPushStateBytes). */
@@ -402,7 +403,7 @@ export function writePushPull(w: MsgpackWriter, pp: PushPull): void {
 
 /** Encodes a message with its type byte. Encoding never fails for well-typed input. */
 export function encodeMessage(m: WireMessage): Uint8Array {
-  const w = new MsgpackWriter(m.type === 'pushPull' ? 256 * (m.body.states.length + 1) : 128);
+  const w = scratchWriter.reset();
   writeMessage(w, m);
   return w.finish();
 }
@@ -466,7 +467,7 @@ export function writeMessage(w: MsgpackWriter, m: WireMessage): void {
 
 /** Exact encoded size of a message in bytes (what the piggyback budget needs). */
 export function encodedSize(m: WireMessage): number {
-  const w = new MsgpackWriter(256);
+  const w = scratchWriter.reset();
   writeMessage(w, m);
   return w.length;
 }

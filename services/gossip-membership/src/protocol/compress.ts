@@ -13,7 +13,7 @@
 import { writeCompress } from './codec.js';
 import { lzwCompress, lzwDecompress, MAX_DECOMPRESSED_BYTES } from './lzw.js';
 import { MessageType } from './messages.js';
-import { decodeStruct, MsgpackWriter } from './msgpack.js';
+import { decodeStruct, scratchWriter } from './msgpack.js';
 
 /** compress.Algo for LZW, the only algorithm memberlist defines. */
 export const LZW_ALGO = 0;
@@ -21,7 +21,7 @@ export const LZW_ALGO = 0;
 /** [9]+compress{Algo:0, Buf: lzw(msg)}. */
 export function compressMessage(msg: Uint8Array): Uint8Array {
   const buf = lzwCompress(msg);
-  const w = new MsgpackWriter(buf.length + 16);
+  const w = scratchWriter.reset();
   w.byte(MessageType.compress);
   writeCompress(w, { algo: LZW_ALGO, buf });
   return w.finish();

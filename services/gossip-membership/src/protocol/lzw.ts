@@ -56,10 +56,26 @@ class ByteSink {
   }
 }
 
+/**
+ * The writer's dictionary and the slots it filled, kept between calls: a fresh 64 KiB table per
+ * packet was most of an idle node's protocol CPU (allocating and zeroing an external backing
+ * store, plus the GCs it triggers; bench/cluster.ts). Compression is synchronous, so one shared
+ * table is safe; the slots a call filled are zeroed again before it returns. At most
+ * MAX_CODE − LZW_EOF entries exist between two resets.
+ */
+const writerTable = new Uint32Array(TABLE_SIZE); // 0 = empty; else key<<12 | code (as uint32)
+const writerUsed = new Uint16Array(MAX_CODE);
+/** Output scratch reused up to this size (bytes); larger outputs get their own buffer. */
+const WRITER_SCRATCH_MAX = 64 * 1024;
+const writerOut = new ByteSink(2048);
+
 /** LZW-compresses `input` byte-identically to Go's lzw.NewWriter(w, lzw.LSB, 8) + Write + Close. */
 export function lzwCompress(input: Uint8Array): Uint8Array {
-  const out = new ByteSink((input.length >> 1) + 8);
-  const table = new Uint32Array(TABLE_SIZE); // 0 = empty; else key<<12 | code (as uint32)
+  const out = writerOut;
+  out.len = 0;
+  const table = writerTable;
+  const used = writerUsed;
+  let nUsed = 0;
   let bits = 0;
   let nBits = 0;
   let width = 9;
@@ -87,7 +103,8 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
       width = 9;
       hi = LZW_EOF;
       overflow = 512;
-      table.fill(0);
+      for (let j = 0; j < nUsed; j++) table[used[j] ?? 0] = 0;
+      nUsed = 0;
       return true;
     }
     return false;
@@ -117,6 +134,7 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
       for (;;) {
         if (table[hash] === 0) {
           table[hash] = ((key << 12) | hi) >>> 0;
+          used[nUsed++] = hash;
           break;
         }
         hash = (hash + 1) & TABLE_MASK;
@@ -127,8 +145,15 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
   }
   write(LZW_EOF);
   if (nBits > 0) out.push(bits & 0xff);
-  return out.result();
+  for (let j = 0; j < nUsed; j++) table[used[j] ?? 0] = 0;
+  const result = out.result();
+  if (out.buf.length > WRITER_SCRATCH_MAX) out.buf = new Uint8Array(2048);
+  return result;
 }
+
+const readerSuffix = new Uint8Array(1 << MAX_WIDTH);
+const readerPrefix = new Uint16Array(1 << MAX_WIDTH);
+const readerStack = new Uint8Array(1 << MAX_WIDTH);
 
 export type LzwResult =
   | { ok: true; value: Uint8Array }
@@ -140,9 +165,11 @@ export type LzwResult =
  */
 export function lzwDecompress(input: Uint8Array, maxOutput = MAX_DECOMPRESSED_BYTES): LzwResult {
   const out = new ByteSink(Math.min(maxOutput, input.length * 3 + 16));
-  const suffix = new Uint8Array(1 << MAX_WIDTH);
-  const prefix = new Uint16Array(1 << MAX_WIDTH);
-  const stack = new Uint8Array(1 << MAX_WIDTH);
+  // Shared between calls (synchronous, so safe): an entry is always written before it is read
+  // (codes above hi are refused), so what a previous call left there is never seen.
+  const suffix = readerSuffix;
+  const prefix = readerPrefix;
+  const stack = readerStack;
   const INVALID = 0xffff;
   let width = 9;
   let hi = LZW_EOF;

@@ -217,7 +217,28 @@ export class MsgpackWriter {
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#len);
   }
+
+  /**
+   * Empties the writer for reuse. A buffer grown past `keepBytes` is let go (a push/pull state can
+   * be large; a shared scratch writer should not hold on to it).
+   */
+  reset(keepBytes = 64 * 1024): this {
+    this.#len = 0;
+    if (this.#buf.length > keepBytes) {
+      this.#buf = new Uint8Array(256);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    return this;
+  }
 }
+
+/**
+ * One writer shared by the synchronous encoders that return a copy (finish) or only a length: a
+ * fresh writer per message allocated an ArrayBuffer and a DataView for every ping, ack and
+ * size-measurement, a visible part of an idle node's CPU (bench/cluster.ts). Only for code that
+ * does not call another user of it between reset() and finish().
+ */
+export const scratchWriter = new MsgpackWriter(1024);
 
 /** Encodes an ASCII field name as a fixstr key once (field names are < 32 bytes). */
 export function fixKey(name: string): Uint8Array {

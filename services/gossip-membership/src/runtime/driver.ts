@@ -6,6 +6,11 @@
 //              answered with pushPullResult / tcpPingResult
 //   events   → logs and metrics
 //   nextDeadline → one timer; tick(now) when it fires
+// Inbound UDP messages go through memberlist's handoff (protocol/inbound-queue.ts): probe traffic
+// is handled at once, alive/suspect/dead/user messages wait in the queue, which is drained (alive
+// first, newest first) once the datagrams the event loop read in this poll phase are all queued
+// (setImmediate runs right after the poll phase). Messages beyond the queue's depth are dropped
+// and counted (reason queue_full).
 // Inbound TCP streams are parsed incrementally (never waiting for EOF) and answered on the same
 // stream: push/pull → our state, ping → ack (or close on a wrong name), anything else → errResp.
 import { lookup } from 'node:dns/promises';
@@ -16,7 +21,9 @@ import type { DropReason, GossipMetrics } from '../metrics.js';
 import { type Address, ipString } from '../protocol/address.js';
 import type { ProtocolConfig } from '../protocol/config.js';
 import { Engine, type Ready, type StreamRequest } from '../protocol/engine.js';
+import { InboundQueue } from '../protocol/inbound-queue.js';
 import type { MemberEvent, MemberView } from '../protocol/members.js';
+import type { Message } from '../protocol/messages.js';
 import { createRng } from '../protocol/prng.js';
 import { bindGossipPort, type GossipPort } from '../transport/gossip-port.js';
 import type { Endpoint, Stream } from '../transport/interface.js';
@@ -110,6 +117,8 @@ export class Driver implements MembershipView {
   #retryWake: (() => void) | undefined;
   readonly #joinWaiters = new Map<number, (error: string | null) => void>();
   readonly #changeListeners = new Set<() => void>();
+  readonly #inbound = new InboundQueue();
+  #drainScheduled = false;
 
   private constructor(o: DriverOptions, port: GossipPort, advertise: Endpoint) {
     this.#o = o;
@@ -354,11 +363,36 @@ export class Driver implements MembershipView {
       return;
     }
     for (const d of decoded.dropped ?? []) this.#drop(d.reason, d.detail, from);
-    for (const m of decoded.messages) this.#o.metrics?.messages.inc({ direction: 'in', type: m.type });
     if (decoded.messages.length === 0) return;
+    const addr: Address = { addr: ipBytes(from.ip), port: from.port };
+    const sender = { addr, from };
+    const inline: Message[] = [];
+    for (const m of decoded.messages) {
+      this.#o.metrics?.messages.inc({ direction: 'in', type: m.type });
+      const where = this.#inbound.push(m, sender);
+      if (where === 'inline') inline.push(m);
+      else if (where === 'dropped') this.#drop('queue_full', `${m.type}: handler queue full`, from);
+    }
+    if (inline.length > 0) this.#receive(addr, from, inline);
+    if (this.#inbound.length > 0 && !this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(() => this.#drain());
+    }
+  }
+
+  /** Handles the queued messages, alive first (memberlist packetHandler). */
+  #drain(): void {
+    this.#drainScheduled = false;
+    for (let q = this.#inbound.next(); q !== undefined && !this.#closed; q = this.#inbound.next()) {
+      const sender = q.from as { addr: Address; from: Endpoint };
+      this.#receive(sender.addr, sender.from, [q.message]);
+    }
+  }
+
+  #receive(addr: Address, from: Endpoint, messages: Message[]): void {
     let ready: Ready;
     try {
-      ready = this.engine.receive({ addr: ipBytes(from.ip), port: from.port }, decoded.messages, monotonic());
+      ready = this.engine.receive(addr, messages, monotonic());
     } catch (err) {
       this.#drop('handler', (err as Error).message, from);
       return;

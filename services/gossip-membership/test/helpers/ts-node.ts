@@ -22,6 +22,8 @@ export interface TsNodeOptions {
   profile?: 'local' | 'lan' | 'wan';
   env?: Record<string, string>;
   extraArgs?: string[];
+  /** How long to wait for the HTTP API after spawning, ms (default 15 000). */
+  startTimeoutMs?: number;
 }
 
 export interface TsNode {
@@ -61,7 +63,13 @@ export async function startTsNode(o: TsNodeOptions): Promise<TsNode> {
     },
   });
   const base = `http://127.0.0.1:${o.httpPort}`;
-  await proc.waitForHttp(`${base}/info`, 15_000);
+  try {
+    await proc.waitForHttp(`${base}/info`, o.startTimeoutMs ?? 15_000);
+  } catch (err) {
+    // Not left running behind a failed start.
+    await proc.stop('SIGKILL').catch(() => {});
+    throw err;
+  }
   const members = async (): Promise<TsMember[]> => {
     const r = await fetch(`${base}/v1/members`);
     return ((await r.json()) as { members: TsMember[] }).members;
