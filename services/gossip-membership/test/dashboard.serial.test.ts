@@ -80,7 +80,9 @@ describe('fleet dashboard in a browser', () => {
     deviceDir = mkdtempSync(join(tmpdir(), 'dash-device-'));
     const fixture = fileURLToPath(new URL('fixtures/tegrastats/l4t36-orin-nano.txt', import.meta.url));
     const tegrastats = join(deviceDir, 'tegrastats');
-    writeFileSync(tegrastats, `#!/bin/sh\nwhile true; do tail -n 1 ${fixture}; sleep 0.5; done\n`);
+    // Like tegrastats, it ends when its reader is gone (a failed write ends the loop), so a node
+    // killed with -9 leaves no fake behind.
+    writeFileSync(tegrastats, `#!/bin/sh\nwhile tail -n 1 ${fixture}; do sleep 0.5; done\n`);
     chmodSync(tegrastats, 0o755);
     writeFileSync(join(deviceDir, 'model'), 'NVIDIA Jetson Orin Nano Developer Kit\0');
     writeFileSync(join(deviceDir, 'release'), '# R36 (release), REVISION: 4.0, GCID: 1, BOARD: generic\n');
