@@ -10,6 +10,7 @@ export * from './outage-budget.js';
 export * from './outcome.js';
 export * from './redis.js';
 export * from './service.js';
+export * from './service-handle.js';
 export * from './shutdown.js';
 export * from './stream-consumer.js';
 export * from './transient-error.js';
