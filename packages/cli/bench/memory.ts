@@ -98,25 +98,157 @@ const seriesOf = (name: string): Series => {
   return s;
 };
 
-const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-memory-'));
-// Job code runs as an unprivileged user that must reach the data folder below this one.
-chmodSync(work, 0o755);
-const dataDir = join(work, 'data');
-mkdirSync(dataDir);
-const logFile = join(tmpdir(), `edgefleet-bench-memory-${process.pid}.log`);
-const baselines: ChildProcess[] = [];
-let node: LocalNodeProcess | undefined;
-let redis: Redis | undefined;
-const emu = await startEmulator();
+type Mode = 'four' | 'single';
+/** Series names of the single-process node carry this prefix. */
+const SINGLE = 'single:';
+/** The single-process node's process (pids.json name), and its series. */
+const SINGLE_PROCESS = 'edgefleet-node';
 const restarts: string[] = [];
-let busyWallS = Number.NaN;
-/** Terminal state → jobs of the burst. */
-const outcome = new Map<string, number>();
+/** Wall time of each node's burst, s, and terminal state → jobs of it. */
+const busyWallS: Record<Mode, number> = { four: Number.NaN, single: Number.NaN };
+const outcome: Record<Mode, Map<string, number>> = { four: new Map(), single: new Map() };
+const baselines: ChildProcess[] = [];
+const emu = await startEmulator();
+emu.createBucket(JOBS_BUCKET);
+emu.createBucket(RESULTS_BUCKET);
+const logFile = join(tmpdir(), `edgefleet-bench-memory-${process.pid}.log`);
+
+/**
+ * One node, measured: started in the given mode, idle, a burst, idle again. The baselines run
+ * throughout both nodes' runs, so each node is compared with them in the same conditions.
+ */
+async function measure(mode: Mode): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-memory-'));
+  // Job code runs as an unprivileged user that must reach the data folder below this one.
+  chmodSync(work, 0o755);
+  const dataDir = join(work, 'data');
+  mkdirSync(dataDir);
+  let node: LocalNodeProcess | undefined;
+  let redis: Redis | undefined;
+  const key = (name: string) => (mode === 'single' ? `${SINGLE}${name}` : name);
+  try {
+    // A queue of its own: the other node must not take its jobs.
+    const queueUrl = emu.createQueue(`edgefleet-jobs-${mode}`, { VisibilityTimeout: '60' });
+    const startedAt = Date.now();
+    node = await startLocalNodeProcess({
+      dataDir,
+      nodeName: `bench-memory-${mode}`,
+      logFile,
+      freePort: () => freePort(),
+      env: {
+        ...emu.env(),
+        EDGEFLEET_S3_FORCE_PATH_STYLE: 'true',
+        EDGEFLEET_QUEUE_URLS: queueUrl,
+        EDGEFLEET_ALLOWED_BUCKETS: `${JOBS_BUCKET},${RESULTS_BUCKET}`,
+        ...(mode === 'single' ? { EDGEFLEET_LOCAL_SINGLE_PROCESS: 'true' } : {}),
+        ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
+        ...EXTRA_ENV,
+      },
+    });
+    const up = node;
+    process.stdout.write(
+      `${mode === 'single' ? 'single-process' : 'four-process'} node up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; idle for ${SETTLE_S} s\n`,
+    );
+
+    // The processes to watch: the node's, by name, plus local mode itself and the baselines.
+    const pidsNow = (): Map<string, number> => {
+      const m = new Map<string, number>();
+      const p = up.pids();
+      for (const name of mode === 'single' ? [SINGLE_PROCESS, 'redis-server'] : NODE_PROCESSES)
+        if (p[name]) m.set(key(name), p[name] as number);
+      if (up.child.pid) m.set(key('edgefleet local'), up.child.pid);
+      BASELINES.forEach((b, i) => {
+        const pid = baselines[i]?.pid;
+        if (pid) m.set(b.name, pid);
+      });
+      return m;
+    };
+    const firstPids = pidsNow();
+    const sample = (phase: 'idle' | 'busy' | 'after') => {
+      for (const [name, pid] of pidsNow()) {
+        if (firstPids.get(name) !== pid && !restarts.includes(name)) restarts.push(name);
+        const mem = procMemory(pid);
+        if (!mem) continue;
+        const s = seriesOf(name);
+        s.hwm = Math.max(s.hwm, mem.hwmKiB);
+        if (phase !== 'idle') {
+          (phase === 'busy' ? s.busyRss : s.afterRss).push(mem.rssKiB);
+          continue;
+        }
+        s.idleRss.push(mem.rssKiB);
+        s.idleAnon.push(mem.anonKiB);
+        s.idleFile.push(mem.fileKiB);
+        const pss = procPss(pid);
+        if (pss !== undefined) s.idlePss.push(pss);
+      }
+      // This process: the benchmark driver with the S3/SQS emulator in it.
+      const self = process.memoryUsage().rss / 1024;
+      const s = seriesOf(key('driver + S3/SQS emulator'));
+      ({ idle: s.idleRss, busy: s.busyRss, after: s.afterRss })[phase].push(self);
+    };
+
+    // Idle: a measurement window after readiness, no jobs.
+    await delay(SETTLE_S * 1000);
+    for (let i = 0; i < SAMPLES; i++) {
+      sample('idle');
+      await delay(1000);
+    }
+
+    // Busy: one job to make the environment warm (not sampled), then the burst.
+    const jobDir = join(work, 'job');
+    mkdirSync(jobDir);
+    writeFileSync(join(jobDir, 'main.py'), JOB_MAIN);
+    const aws = {
+      s3: emu.s3(),
+      sqs: emu.sqs(),
+      queueUrl: async () => queueUrl,
+      jobsBucket: JOBS_BUCKET,
+      resultsUri: `s3://${RESULTS_BUCKET}/results/`,
+      close() {},
+    };
+    redis = new Redis(up.redisUrl, { maxRetriesPerRequest: 1 });
+    const names = redisNames();
+    const db = redis;
+    const states = async (ids: string[]) =>
+      Promise.all(ids.map(async (id) => (await db.hget(names.jobKey(id), 'state')) ?? 'NONE'));
+    const allDone = async (ids: string[]) => (await states(ids)).every((s) => TERMINAL.has(s));
+    const warmup = `bench-memory-${mode}-warmup`;
+    await submit(aws, { target: jobDir, jobId: warmup }, () => {});
+    await eventually(() => allDone([warmup]), {
+      timeoutMs: 180_000,
+      intervalMs: 250,
+      what: 'the warm-up job ends',
+    });
+    process.stdout.write(`warm-up job done; ${JOBS} jobs\n`);
+
+    const ids = Array.from({ length: JOBS }, (_, i) => `bench-memory-${mode}-${String(i).padStart(3, '0')}`);
+    const sampler = setInterval(() => sample('busy'), BUSY_SAMPLE_MS);
+    const t0 = Date.now();
+    try {
+      await Promise.all(ids.map((jobId) => submit(aws, { target: jobDir, jobId }, () => {})));
+      await eventually(() => allDone(ids), { timeoutMs: 300_000, intervalMs: 250, what: `${JOBS} jobs end` });
+    } finally {
+      clearInterval(sampler);
+    }
+    busyWallS[mode] = (Date.now() - t0) / 1000;
+    for (const st of await states(ids)) outcome[mode].set(st, (outcome[mode].get(st) ?? 0) + 1);
+    sample('busy');
+
+    // Idle after the burst: the same window as before the jobs.
+    process.stdout.write(`burst done in ${busyWallS[mode].toFixed(1)} s; idle for ${SETTLE_S} s\n`);
+    await delay(SETTLE_S * 1000);
+    for (let i = 0; i < SAMPLES; i++) {
+      sample('after');
+      await delay(1000);
+    }
+  } finally {
+    redis?.disconnect();
+    await node?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
 try {
-  const queueUrl = emu.createQueue('edgefleet-jobs', { VisibilityTimeout: '60' });
-  emu.createBucket(JOBS_BUCKET);
-  emu.createBucket(RESULTS_BUCKET);
   for (const b of BASELINES) {
     baselines.push(
       spawn(process.execPath, ['-e', b.script], {
@@ -126,121 +258,11 @@ try {
       }),
     );
   }
-  const startedAt = Date.now();
-  node = await startLocalNodeProcess({
-    dataDir,
-    nodeName: 'bench-memory',
-    logFile,
-    freePort: () => freePort(),
-    env: {
-      ...emu.env(),
-      EDGEFLEET_S3_FORCE_PATH_STYLE: 'true',
-      EDGEFLEET_QUEUE_URLS: queueUrl,
-      EDGEFLEET_ALLOWED_BUCKETS: `${JOBS_BUCKET},${RESULTS_BUCKET}`,
-      ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
-      ...EXTRA_ENV,
-    },
-  });
-  const up = node;
-  process.stdout.write(
-    `node up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; idle for ${SETTLE_S} s\n`,
-  );
-
-  // The processes to watch: the node's, by name, plus local mode itself and the baselines.
-  const pidsNow = (): Map<string, number> => {
-    const m = new Map<string, number>();
-    const p = up.pids();
-    for (const name of NODE_PROCESSES) if (p[name]) m.set(name, p[name] as number);
-    if (up.child.pid) m.set('edgefleet local', up.child.pid);
-    BASELINES.forEach((b, i) => {
-      const pid = baselines[i]?.pid;
-      if (pid) m.set(b.name, pid);
-    });
-    return m;
-  };
-  const firstPids = pidsNow();
-  const sample = (phase: 'idle' | 'busy' | 'after') => {
-    for (const [name, pid] of pidsNow()) {
-      if (firstPids.get(name) !== pid && !restarts.includes(name)) restarts.push(name);
-      const mem = procMemory(pid);
-      if (!mem) continue;
-      const s = seriesOf(name);
-      s.hwm = Math.max(s.hwm, mem.hwmKiB);
-      if (phase !== 'idle') {
-        (phase === 'busy' ? s.busyRss : s.afterRss).push(mem.rssKiB);
-        continue;
-      }
-      s.idleRss.push(mem.rssKiB);
-      s.idleAnon.push(mem.anonKiB);
-      s.idleFile.push(mem.fileKiB);
-      const pss = procPss(pid);
-      if (pss !== undefined) s.idlePss.push(pss);
-    }
-    // This process: the benchmark driver with the S3/SQS emulator in it.
-    const self = process.memoryUsage().rss / 1024;
-    const s = seriesOf('driver + S3/SQS emulator');
-    ({ idle: s.idleRss, busy: s.busyRss, after: s.afterRss })[phase].push(self);
-  };
-
-  // Idle: a measurement window after readiness, no jobs.
-  await delay(SETTLE_S * 1000);
-  for (let i = 0; i < SAMPLES; i++) {
-    sample('idle');
-    await delay(1000);
-  }
-
-  // Busy: one job to make the environment warm (not sampled), then the burst.
-  const jobDir = join(work, 'job');
-  mkdirSync(jobDir);
-  writeFileSync(join(jobDir, 'main.py'), JOB_MAIN);
-  const aws = {
-    s3: emu.s3(),
-    sqs: emu.sqs(),
-    queueUrl: async () => queueUrl,
-    jobsBucket: JOBS_BUCKET,
-    resultsUri: `s3://${RESULTS_BUCKET}/results/`,
-    close() {},
-  };
-  redis = new Redis(up.redisUrl, { maxRetriesPerRequest: 1 });
-  const names = redisNames();
-  const db = redis;
-  const states = async (ids: string[]) =>
-    Promise.all(ids.map(async (id) => (await db.hget(names.jobKey(id), 'state')) ?? 'NONE'));
-  const allDone = async (ids: string[]) => (await states(ids)).every((s) => TERMINAL.has(s));
-  await submit(aws, { target: jobDir, jobId: 'bench-memory-warmup' }, () => {});
-  await eventually(() => allDone(['bench-memory-warmup']), {
-    timeoutMs: 180_000,
-    intervalMs: 250,
-    what: 'the warm-up job ends',
-  });
-  process.stdout.write(`warm-up job done; ${JOBS} jobs\n`);
-
-  const ids = Array.from({ length: JOBS }, (_, i) => `bench-memory-${String(i).padStart(3, '0')}`);
-  const sampler = setInterval(() => sample('busy'), BUSY_SAMPLE_MS);
-  const t0 = Date.now();
-  try {
-    await Promise.all(ids.map((jobId) => submit(aws, { target: jobDir, jobId }, () => {})));
-    await eventually(() => allDone(ids), { timeoutMs: 300_000, intervalMs: 250, what: `${JOBS} jobs end` });
-  } finally {
-    clearInterval(sampler);
-  }
-  busyWallS = (Date.now() - t0) / 1000;
-  for (const st of await states(ids)) outcome.set(st, (outcome.get(st) ?? 0) + 1);
-  sample('busy');
-
-  // Idle after the burst: the same window as before the jobs.
-  process.stdout.write(`burst done in ${busyWallS.toFixed(1)} s; idle for ${SETTLE_S} s\n`);
-  await delay(SETTLE_S * 1000);
-  for (let i = 0; i < SAMPLES; i++) {
-    sample('after');
-    await delay(1000);
-  }
+  await measure('four');
+  await measure('single');
 } finally {
-  redis?.disconnect();
-  await node?.stop();
   for (const b of baselines) b.kill('SIGKILL');
   await emu.stop();
-  rmSync(work, { recursive: true, force: true });
 }
 
 // --- the section -------------------------------------------------------------------------------------
@@ -263,21 +285,26 @@ const row = (label: string, s: Series, withBusy = true, nodeProcess = true) => {
     nodeProcess ? vsFastify(idle) : '–',
   ];
 };
-// The whole node: the four services and redis-server, summed sample by sample.
-const sumAt = (pick: (s: Series) => number[]) => {
-  const all = NODE_PROCESSES.map((n) => pick(get(n)));
+// The whole node: its processes (the four services or the one, and redis-server), summed sample by sample.
+const sumAt = (names: readonly string[], pick: (s: Series) => number[]) => {
+  const all = names.map((n) => pick(get(n)));
   const n = Math.min(...all.map((a) => a.length));
   return Array.from({ length: n }, (_, i) => all.reduce((acc, a) => acc + (a[i] as number), 0));
 };
-const whole: Series = {
-  idleRss: sumAt((s) => s.idleRss),
-  idlePss: sumAt((s) => s.idlePss),
+const wholeOf = (names: readonly string[]): Series => ({
+  idleRss: sumAt(names, (s) => s.idleRss),
+  idlePss: sumAt(names, (s) => s.idlePss),
   idleAnon: [],
   idleFile: [],
-  busyRss: sumAt((s) => s.busyRss),
-  afterRss: sumAt((s) => s.afterRss),
+  busyRss: sumAt(names, (s) => s.busyRss),
+  afterRss: sumAt(names, (s) => s.afterRss),
   hwm: 0,
-};
+});
+const whole = wholeOf(NODE_PROCESSES);
+const SINGLE_NODE = [`${SINGLE}${SINGLE_PROCESS}`, `${SINGLE}redis-server`];
+const wholeSingle = wholeOf(SINGLE_NODE);
+/** The target of the single-process node, whole (its services and redis-server) at rest, MiB. */
+const SINGLE_TARGET_MIB = 120;
 const overTarget = (pick: (s: Series) => number[]) =>
   SERVICES.filter((n) => median(pick(get(n))) / KIB_PER_MIB > TARGET_MIB);
 const over = overTarget((s) => s.idleRss);
@@ -297,7 +324,14 @@ const table: BenchTable = {
     ...SERVICES.map((n) => row(n, get(n))),
     row('redis-server', get('redis-server'), true, false),
     row('**whole node** (4 services + redis-server)', whole, true, false),
-    row('bare Node 20 process (baseline)', get('bare Node process'), false),
+    row('single-process node: `edgefleet node` (4 services in 1 process)', get(SINGLE_NODE[0] as string)),
+    row('single-process node: redis-server', get(SINGLE_NODE[1] as string), true, false),
+    row('**whole single-process node** (1 process + redis-server)', wholeSingle, true, false),
+    row(
+      `bare Node ${process.versions.node.split('.')[0]} process (baseline)`,
+      get('bare Node process'),
+      false,
+    ),
     row('bare fastify server (baseline)', get('bare fastify server'), false),
     row('`edgefleet local` supervisor (not on a device)', get('edgefleet local')),
     row('benchmark driver + S3/SQS emulator (not on a device)', get('driver + S3/SQS emulator')),
@@ -314,11 +348,13 @@ const table: BenchTable = {
 const breakdown: BenchTable = {
   title: 'Idle RSS split: private (RssAnon) and mapped files (RssFile, mostly the node binary)',
   header: ['process', 'RssAnon MiB', 'RssFile MiB'],
-  rows: [...SERVICES, 'redis-server', 'bare Node process', 'bare fastify server'].map((n) => [
-    n,
-    mib(median(get(n).idleAnon)),
-    mib(median(get(n).idleFile)),
-  ]),
+  rows: [
+    ...SERVICES,
+    'redis-server',
+    SINGLE_NODE[0] as string,
+    'bare Node process',
+    'bare fastify server',
+  ].map((n) => [n, mib(median(get(n).idleAnon)), mib(median(get(n).idleFile))]),
 };
 
 const notes: string[] = [
@@ -332,10 +368,16 @@ const notes: string[] = [
   'Local mode and the images start job-receiver, job-executor and result-uploader with ' +
     '`--max-semi-space-size=1` and `MALLOC_ARENA_MAX=2` (packages/cli/src/local/services.ts gives the ' +
     "measured effect); gossip-membership with node's defaults.",
-  `The burst: ${JOBS} jobs ended in ${fmt(busyWallS)} s (${[...outcome].map(([k, n]) => `${k} ${n}`).join(', ')}).` +
-    (restarts.length
-      ? ` Restarted during the run (its series mixes two processes): ${restarts.join(', ')}.`
-      : ''),
+  `Single-process node: ${mib(median(wholeSingle.idleRss))} MiB idle for the whole node vs ` +
+    `${mib(median(whole.idleRss))} MiB with four processes in this run; target ${SINGLE_TARGET_MIB} MiB ` +
+    `(${median(wholeSingle.idleRss) / KIB_PER_MIB <= SINGLE_TARGET_MIB ? 'met' : 'missed'}).`,
+  ...(['four', 'single'] as const).map(
+    (m) =>
+      `The burst, ${m === 'four' ? 'four-process' : 'single-process'} node: ${JOBS} jobs ended in ${fmt(busyWallS[m])} s (${[...outcome[m]].map(([k, n]) => `${k} ${n}`).join(', ')}).`,
+  ),
+  ...(restarts.length
+    ? [`Restarted during the run (its series mixes two processes): ${restarts.join(', ')}.`]
+    : []),
 ];
 emitBenchSection({
   id: 'memory',
@@ -346,12 +388,15 @@ emitBenchSection({
     .map(([k, v]) => ` --env ${k}=${v}`)
     .join('')}`,
   intro:
-    'A node in local mode (`edgefleet local`: the four services as separate Node processes, each as ' +
+    'Two nodes, one after the other in one run. First a node in local mode (`edgefleet local`: the four ' +
+    'services as separate Node processes, each as ' +
     'local mode and the images start it, and its own redis-server with AOF `appendfsync always`), ' +
     `S3/SQS from the emulator in the benchmark's process. Idle: ${SETTLE_S} s after every service ` +
     `answered /healthz, then ${SAMPLES} samples one second apart, no jobs. Busy: after one warm-up job ` +
     `(the environment is then cached), ${JOBS} trivial Python jobs (write one output file) submitted ` +
     'at once through SQS, sampled until every job ended; then the idle window again. ' +
+    'Then the same for the single-process node (`edgefleet local --single-process`: `edgefleet node`, ' +
+    'the four services in one Node process, with the same flags and its own redis-server). ' +
     'The baselines run alongside: ' +
     '`node -e` idling, and `node -e` with fastify listening on loopback.' +
     (NODE_OPTIONS ? ` NODE_OPTIONS for the node: \`${NODE_OPTIONS}\`.` : '') +

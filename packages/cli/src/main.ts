@@ -63,10 +63,29 @@ const need = (pos: string[], n: number, what: string) => {
 
 const COMMANDS: Record<string, Command> = {
   local: {
-    usage: 'edgefleet local',
-    summary: 'run a whole node here (emulated S3/SQS and its own Redis unless configured)',
+    usage: 'edgefleet local [--single-process]',
+    summary:
+      'run a whole node here (emulated S3/SQS and its own Redis unless configured); --single-process: the four services in one process',
+    options: { 'single-process': { value: false } },
+    run: async (_p, o, ctx) =>
+      runLocalNode({
+        env: ctx.env,
+        out: process.stdout,
+        singleProcess: o['single-process'] === true || ctx.env.EDGEFLEET_LOCAL_SINGLE_PROCESS === 'true',
+      }),
+  },
+  node: {
+    usage: 'edgefleet node',
+    summary:
+      "the four services in this one process, each configured by the environment; EDGEFLEET_<RECEIVER|EXECUTOR|UPLOADER|GOSSIP>__<NAME> sets one service's EDGEFLEET_<NAME>",
     options: {},
-    run: async (_p, _o, ctx) => runLocalNode({ env: ctx.env, out: process.stdout }),
+    // Loaded only for this command: the other commands need none of the services' code.
+    run: async (p, _o, ctx) =>
+      (await import('./node/single-process.js')).runSingleProcessNode({
+        env: ctx.env,
+        gossipArgs: p,
+        err: process.stderr,
+      }),
   },
   submit: {
     usage:
@@ -381,7 +400,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return EXIT.ok;
   }
   const json = o.json === true;
-  const found = name === 'local' ? undefined : readClientFile(clientFilePath(env, process.cwd()));
+  const found =
+    name === 'local' || name === 'node' ? undefined : readClientFile(clientFilePath(env, process.cwd()));
   if (found?.kind === 'bad') process.stderr.write(`edgefleet: ignoring ${found.path} (${found.problem})\n`);
   const client = found?.kind === 'ok' ? found.file : undefined;
   const target = resolveTarget({
@@ -399,7 +419,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   };
   // Which node this command talks to when the client file chose it (flags and variables are the
   // user's own choice), on stderr so that output stays machine-readable.
-  if (name !== 'local' && !json && target.fromClientFile)
+  if (name !== 'local' && name !== 'node' && !json && target.fromClientFile)
     process.stderr.write(`edgefleet: ${target.describe}\n`);
   const ctx: Ctx = {
     ep,

@@ -1,9 +1,10 @@
 // End to end, as a user runs it: local mode started with the README's command line (`edgefleet
 // local`), the examples submitted through the CLI, each ending in its expected state with outputs,
 // logs and manifest in S3 and one signed notification at a test webhook; `edgefleet members` shows
-// the node alive; Ctrl-C stops everything.
+// the node alive; Ctrl-C stops everything. The same again with the four services in one process
+// (`edgefleet local --single-process`, which runs `edgefleet node`).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,8 +80,17 @@ beforeAll(async () => {
   await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
   const addr = hookServer.address();
   hookUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => hookServer.close(() => r()));
+});
+
+async function startNode(localArgs: string[]): Promise<void> {
+  hooks.length = 0;
+  nodeOut = '';
   dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-e2e-'));
-  node = spawn(process.execPath, [cliEntry, 'local'], {
+  node = spawn(process.execPath, [cliEntry, 'local', ...localArgs], {
     cwd: root,
     env: {
       ...env(),
@@ -101,16 +111,19 @@ beforeAll(async () => {
     },
     { timeoutMs: 90_000, what: 'local mode up' },
   );
-}, 120_000);
+}
 
-afterAll(async () => {
-  if (node && node.exitCode === null) {
-    node.kill('SIGKILL');
-  }
-  await new Promise<void>((r) => hookServer.close(() => r()));
-});
+const MODES = [
+  { mode: 'four processes', localArgs: [] },
+  { mode: 'one process', localArgs: ['--single-process'] },
+];
 
-describe('a local node, end to end', { timeout: 300_000 }, () => {
+describe.each(MODES)('a local node ($mode), end to end', { timeout: 300_000 }, ({ localArgs }) => {
+  beforeAll(() => startNode(localArgs), 120_000);
+  afterAll(() => {
+    if (node && node.exitCode === null) node.kill('SIGKILL');
+  });
+
   it('hello: SUCCEEDED with its output, logs and manifest in S3', async () => {
     const { code, result } = await submitAndWait([join(root, 'examples/hello')]);
     expect(result).toMatchObject({ state: 'SUCCEEDED', exitCode: 0 });
@@ -215,6 +228,16 @@ describe('a local node, end to end', { timeout: 300_000 }, () => {
     expect(JSON.parse(r.stdout)).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'e2e-node', state: 'alive' })]),
     );
+  });
+
+  it('runs the services as the mode says: four processes, or all four in one', async () => {
+    const pids = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as Record<string, number>;
+    expect(Object.keys(pids).sort()).toEqual(
+      localArgs.length
+        ? ['edgefleet-node', 'redis-server']
+        : ['gossip-membership', 'job-executor', 'job-receiver', 'redis-server', 'result-uploader'],
+    );
+    for (const pid of Object.values(pids)) expect(existsSync(`/proc/${pid}`)).toBe(true);
   });
 
   it('Ctrl-C stops the whole node', async () => {

@@ -27,8 +27,9 @@ export const REDACT_PATHS = [
 ];
 
 export interface LoggerSettings {
-  /** The service name, bound as `service` on every line. */
-  service: string;
+  /** The service name, bound as `service` on every line; absent for a process hosting several services,
+   * whose children each bind their own (ServiceDeps.logger). */
+  service?: string;
   level?: LoggerOptions['level'];
   /** Where lines go (tests pass a sink); default stdout. */
   destination?: NodeJS.WritableStream;
@@ -50,7 +51,7 @@ function prettyTransport(): LoggerOptions['transport'] | undefined {
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level ?? 'info',
-    base: { service: settings.service },
+    base: settings.service ? { service: settings.service } : {},
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },

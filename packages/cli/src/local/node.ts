@@ -1,7 +1,7 @@
 // Local mode: a complete node in one command. Starts what is missing (the S3/SQS emulator when no AWS
 // endpoint or queue is configured, a redis-server of its own when EDGEFLEET_REDIS_URL is not set),
-// then the four services as separate processes with prefixed, colour-coded log lines; each must
-// answer /healthz before the next starts. A service that exits is restarted with backoff (as the
+// then the four services as separate processes with prefixed, colour-coded log lines (or, with
+// --single-process, as one process: `edgefleet node`); each must answer /healthz before the next starts. A service that exits is restarted with backoff (as the
 // compose file's restart policy would), and so is local mode's own redis-server (same port and folder:
 // it reloads its AOF, the services reconnect). Every process's pid is kept in <dataDir>/pids.json.
 // Ctrl-C (or SIGTERM) stops everything in reverse order.
@@ -14,18 +14,59 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dataFolderProblem, foldersDownTo } from '@edgefleet/contracts';
 import { writeClientFile } from '../client-file.js';
+import { type NodeServiceName, prefixServiceEnv } from '../node/service-env.js';
 import { colorizer } from './colors.js';
 import { type LocalEmulator, startLocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
 import { type LocalRedis, startLocalRedis } from './redis-local.js';
 import { SECRET_FILES, secretFile } from './secret-file.js';
-import { type LocalWiring, localPort, SERVICES, type ServiceSpec, serviceSpec } from './services.js';
+import {
+  JOB_SERVICE_ENV,
+  JOB_SERVICE_NODE_ARGS,
+  type LocalWiring,
+  localPort,
+  SERVICES,
+  type ServiceSpec,
+  serviceSpec,
+} from './services.js';
 
 export interface LocalOptions {
   env: NodeJS.ProcessEnv;
   out: NodeJS.WriteStream;
+  /** The four services in one process (`edgefleet node`) instead of four. */
+  singleProcess?: boolean;
+}
+
+const cliEntry = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/**
+ * The single-process node as local mode runs it: one child, `edgefleet node`, given every service's
+ * settings under its prefix (node/service-env.ts). It is restarted whole, like any service here.
+ */
+function singleProcessSpec(env: NodeJS.ProcessEnv): ServiceSpec {
+  return {
+    name: 'edgefleet-node',
+    label: 'node',
+    entry: cliEntry,
+    port: 0,
+    portVariable: '',
+    nodeArgs: JOB_SERVICE_NODE_ARGS,
+    defaultEnv: JOB_SERVICE_ENV,
+    args: () => ['node'],
+    env: (w) =>
+      Object.assign(
+        {},
+        ...SERVICES.map((s) =>
+          prefixServiceEnv(s.name as NodeServiceName, {
+            EDGEFLEET_PORT: String(localPort(s, env)),
+            ...s.env(w),
+          }),
+        ),
+      ),
+  };
 }
 
 interface Running {
@@ -187,7 +228,7 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
           EDGEFLEET_API_TOKEN: apiToken.value,
           EDGEFLEET_NODE_NAME: wiring.nodeName,
           ...aws,
-          EDGEFLEET_PORT: String(localPort(spec, env)),
+          ...(spec.portVariable ? { EDGEFLEET_PORT: String(localPort(spec, env)) } : {}),
           ...spec.env(wiring),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -215,14 +256,19 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       return entry;
     };
 
-    for (const [i, spec] of SERVICES.entries()) {
-      const r = start(spec, i);
+    // Each service must answer /healthz before the next starts; in one process, all of them.
+    const units = opts.singleProcess
+      ? [{ spec: singleProcessSpec(env), serves: SERVICES }]
+      : SERVICES.map((spec) => ({ spec, serves: [spec] }));
+    for (const [i, unit] of units.entries()) {
+      const r = start(unit.spec, i);
       running.push(r);
-      await waitHealthy(`http://127.0.0.1:${localPort(spec, env)}/healthz`, r.child, 30_000).catch(
-        (e: Error) => {
-          throw new Error(`${spec.name} ${e.message}`);
-        },
-      );
+      for (const spec of unit.serves)
+        await waitHealthy(`http://127.0.0.1:${localPort(spec, env)}/healthz`, r.child, 30_000).catch(
+          (e: Error) => {
+            throw new Error(`${spec.name} ${e.message}`);
+          },
+        );
     }
     const membersApiUrl = `http://127.0.0.1:${localPort(serviceSpec('gossip-membership'), env)}`;
     const clientFile = writeClientFile(dataDir, {

@@ -119,13 +119,16 @@ export const SERVICES: ServiceSpec[] = [
     // pool of one thread as for the job services (JOB_SERVICE_NODE_ARGS).
     nodeArgs: JOB_SERVICE_NODE_ARGS,
     defaultEnv: {},
-    args: (w) => [
-      `--bindPort=${w.gossipBindPort}`,
-      `--name=${w.nodeName}`,
-      ...(w.members.length ? [`--members=${w.members.join(',')}`] : []),
-    ],
-    // The job API this node advertises in gossip meta and the dashboard proxies to.
-    env: (w) => ({ EDGEFLEET_JOB_API_URL: w.jobApiUrl }),
+    args: () => [],
+    // The flags --bindPort, --name and --members as their variables (the same settings), so that the
+    // single-process node, which has no per-service command line, gets them too. The job API this node
+    // advertises in gossip meta and the dashboard proxies to.
+    env: (w) => ({
+      EDGEFLEET_BIND_PORT: String(w.gossipBindPort),
+      EDGEFLEET_NODE_NAME: w.nodeName,
+      ...(w.members.length ? { EDGEFLEET_MEMBERS: w.members.join(',') } : {}),
+      EDGEFLEET_JOB_API_URL: w.jobApiUrl,
+    }),
   },
 ];
 
