@@ -30,6 +30,8 @@ step install pnpm install --frozen-lockfile
 step build pnpm build
 step typecheck pnpm typecheck
 step lint pnpm lint
+# Unused files, exports and dependencies, and binaries no script may assume (knip.json).
+step unused pnpm check:unused
 # Last, so that the output ends with its `N passed, N failed` line; it prints each pass's time
 # (`step tests-<pass>: <s> s`). With EDGEFLEET_CONTAINER_TEST=1 its last pass is the container test.
 exec node scripts/run-tests.mjs "$@"
