@@ -1,7 +1,7 @@
 // `edgefleet doctor` on this machine, with real failures staged: a data folder behind a 0700 folder,
 // a Redis without AOF, a job user that does not exist; the pure rules with made-up facts.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,6 +106,41 @@ describe('edgefleet doctor on this machine', () => {
         /^dev-1 advertises 127\.0\.0\.1:\d+, which answers, but only this machine/,
       ),
     });
+  });
+
+  it('reads the Redis password from EDGEFLEET_REDIS_PASSWORD_FILE, as the services do (compose secrets)', async () => {
+    const secretFile = join(root, 'redis-password');
+    writeFileSync(secretFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const ok = byCheck(
+      await runDoctor({
+        env: env({
+          EDGEFLEET_DATA_DIR: root,
+          EDGEFLEET_REDIS_PASSWORD: '',
+          EDGEFLEET_REDIS_PASSWORD_FILE: secretFile,
+        }),
+        membersApi: gossipApi,
+      }),
+    );
+    expect(ok['redis auth']?.status).toBe('ok');
+    expect(ok['redis durability']?.status).toBe('ok');
+
+    const missing = byCheck(
+      await runDoctor({
+        env: env({
+          EDGEFLEET_DATA_DIR: root,
+          EDGEFLEET_REDIS_PASSWORD: '',
+          EDGEFLEET_REDIS_PASSWORD_FILE: join(root, 'no-such-secret'),
+        }),
+        membersApi: gossipApi,
+      }),
+    );
+    const failed = Object.values(missing).filter((l) => l.check.startsWith('redis'));
+    expect(failed.length).toBeGreaterThan(0);
+    for (const l of failed)
+      expect(l).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('EDGEFLEET_REDIS_PASSWORD_FILE'),
+      });
   });
 
   it('staged failures: a 0700 folder above the data folder, Redis without AOF, a missing job user → exit 2 with a fix per line', async () => {

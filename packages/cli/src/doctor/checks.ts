@@ -196,7 +196,7 @@ export function checkRedis(f: {
         'redis',
         'fail',
         `${f.url}: ${f.error}`,
-        'start Redis, check EDGEFLEET_REDIS_URL and EDGEFLEET_REDIS_PASSWORD',
+        'start Redis, check EDGEFLEET_REDIS_URL and EDGEFLEET_REDIS_PASSWORD (or EDGEFLEET_REDIS_PASSWORD_FILE)',
       ),
     ];
   const out: CheckLine[] = [];

@@ -8,8 +8,15 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { detectDurability, listGpuDeviceNodes } from '@edgefleet/service-kit';
+import {
+  ConfigError,
+  commonConfigShape,
+  detectDurability,
+  listGpuDeviceNodes,
+  loadEnvConfig,
+} from '@edgefleet/service-kit';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
 import {
   type CgroupFacts,
   type CheckLine,
@@ -130,8 +137,24 @@ export async function cgroupFacts(mountsText?: string): Promise<CgroupFacts> {
   return facts;
 }
 
+/** The Redis password as the services read it: EDGEFLEET_REDIS_PASSWORD or the file EDGEFLEET_REDIS_PASSWORD_FILE names. */
+function redisPassword(env: NodeJS.ProcessEnv): { password?: string } | { error: string } {
+  try {
+    const { redisPassword } = loadEnvConfig(
+      z.object({ redisPassword: commonConfigShape.redisPassword }),
+      env,
+    );
+    return redisPassword ? { password: redisPassword } : {};
+  } catch (e) {
+    if (e instanceof ConfigError) return { error: e.message };
+    throw e;
+  }
+}
+
 async function redisLines(env: NodeJS.ProcessEnv): Promise<CheckLine[]> {
   const url = env.EDGEFLEET_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const secret = redisPassword(env);
+  if ('error' in secret) return checkRedis({ url: redact(url), error: secret.error });
   const opts = {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -141,7 +164,7 @@ async function redisLines(env: NodeJS.ProcessEnv): Promise<CheckLine[]> {
   };
   const withPw = new Redis(url, {
     ...opts,
-    ...(env.EDGEFLEET_REDIS_PASSWORD ? { password: env.EDGEFLEET_REDIS_PASSWORD } : {}),
+    ...secret,
   });
   const noPw = new Redis(url, {
     ...opts,
