@@ -1,6 +1,6 @@
 // The hostile-input corpus (corpus/*.json) run against the real code at each edge:
 //   sqs-bodies    the receiver's intake decision (parseSqsBody + signature + allowlists), then the same
-//                 body through Intake → JobStore on a real redis-server (record and stream checked)
+//                 body through JobIntake → JobStore on a real redis-server (record and stream checked)
 //   s3-keys       the executor's workspace planner; accepted plans are written into a job folder under
 //                 a temp root, and no file may appear outside that job's work folder
 //   requirements  the executor's requirements parser (normaliseRequirements) over an in-memory workspace
@@ -44,12 +44,10 @@ import { buildApp as buildExecutorApp } from '../../services/job-executor/src/ap
 import { type ListedInput, planWorkspace } from '../../services/job-executor/src/core/workspace-plan.js';
 import { normaliseRequirements } from '../../services/job-executor/src/env/requirements.js';
 import { JobStore } from '../../services/job-receiver/src/adapters/job-store.js';
-import { LogTailReader } from '../../services/job-receiver/src/adapters/log-tail.js';
-import { buildApp as buildReceiverApp } from '../../services/job-receiver/src/app.js';
 import { decideIntake, type IntakePolicy } from '../../services/job-receiver/src/core/intake.js';
 import { signBody } from '../../services/job-receiver/src/core/signature.js';
-import { Intake } from '../../services/job-receiver/src/intake.js';
-import { queueCounts, send, startReceiver } from '../../services/job-receiver/test/helpers.js';
+import { JobIntake } from '../../services/job-receiver/src/job-intake.js';
+import { queueCounts, type Receiver, send, startReceiver } from '../../services/job-receiver/test/helpers.js';
 import { buildApp as buildUploaderApp } from '../../services/result-uploader/src/app.js';
 
 // ---- the corpus -------------------------------------------------------------------------------------
@@ -186,7 +184,7 @@ const POLICY: IntakePolicy = {
 let caseSeq = 0;
 const uniquePrefix = (base: string) => `${base}-${process.pid}-${++caseSeq}`;
 
-type FastifyInstance = ReturnType<typeof buildReceiverApp>['app'];
+type FastifyInstance = Receiver['service']['app'];
 
 // ---- SQS bodies -------------------------------------------------------------------------------------
 
@@ -224,7 +222,7 @@ describe(`corpus: SQS bodies (${sqsCases.length})`, () => {
     // The same body through the intake into a real Redis.
     const names = redisNames(uniquePrefix('sqs'));
     const store = new JobStore({ redis, names, by: 'job-receiver', node: 'corpus-node' });
-    const intake = new Intake({ store, logger: sink.logger, policy });
+    const intake = new JobIntake({ store, logger: sink.logger, policy });
     const before = sink.lines.length;
     const out = await intake.handle({ body, signature, source: 'sqs', sqsMessageId: 'm-1' });
     const kind = { job: 'queued', cancel: 'canceled', reject: 'rejected', unusable: 'unusable' }[d.kind];
@@ -262,7 +260,7 @@ describe(`corpus: SQS bodies (${sqsCases.length})`, () => {
     const sqs = emu.sqs();
     const queueName = uniquePrefix('corpus-q');
     const queueUrl = emu.createQueue(queueName);
-    const receiver = startReceiver({
+    const receiver = await startReceiver({
       redis,
       sqs,
       queueUrls: [queueUrl],
@@ -284,7 +282,7 @@ describe(`corpus: SQS bodies (${sqsCases.length})`, () => {
             const d = x.decision;
             if (d.kind === 'unusable') continue;
             const jobId = d.kind === 'reject' ? d.jobId : d.message.jobId;
-            if ((await receiver.store.state(jobId)) !== want[d.kind]) return false;
+            if ((await receiver.state(jobId)) !== want[d.kind]) return false;
           }
           return true;
         },
@@ -434,32 +432,27 @@ describe(`corpus: HTTP requests (${httpCases.length})`, () => {
 
   beforeAll(async () => {
     const redisCheck = { name: 'redis', check: async () => (await redis.ping()) === 'PONG' };
-    // The receiver, listening for real so the gossip proxy can reach it.
-    const names = redisNames(uniquePrefix('http'));
-    const store = new JobStore({ redis, names, by: 'job-receiver', node: 'corpus-node' });
-    const intake = new Intake({ store, logger: sink.logger, policy: POLICY });
-    const receiver = buildReceiverApp({
+    // The receiver (its factory), listening for real so the gossip proxy can reach it.
+    const receiver = await startReceiver({
+      redis,
       logger: sink.logger,
-      checks: [redisCheck],
-      host: '127.0.0.1',
-      apiToken: API_TOKEN,
-      jobs: {
-        intake,
-        store,
-        tail: new LogTailReader(redis, names),
-        canHandOff: async () => true,
-        followPollMs: 20,
-      },
-    }).app;
-    await receiver.listen({ host: '127.0.0.1', port: 0 });
-    toClose.push(async () => {
-      await receiver.close();
-      store.close();
+      queueUrls: [],
+      prefix: uniquePrefix('http'),
+      policy: POLICY,
+      env: { EDGEFLEET_API_TOKEN: API_TOKEN },
     });
-    apps.receiver = receiver;
+    toClose.push(() => receiver.close());
+    apps.receiver = receiver.service.app;
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
     const job = { ...(sqsBase as Record<string, Json>), jobId: 'corpus-existing' };
-    expect((await intake.handle({ body: JSON.stringify(job), source: 'http' })).kind).toBe('queued');
-    expect((await intake.cancel('corpus-terminal', 'setup', 'http')).kind).toBe('canceled');
+    expect((await receiver.submit(JSON.stringify(job), auth)).body.outcome).toBe('queued');
+    const canceled = await receiver.service.app.inject({
+      method: 'POST',
+      url: '/v1/jobs/corpus-terminal/cancel',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ reason: 'setup' }),
+    });
+    expect(canceled.json().outcome).toBe('canceled');
 
     apps.executor = buildExecutorApp({
       logger: sink.logger,
@@ -507,7 +500,7 @@ describe(`corpus: HTTP requests (${httpCases.length})`, () => {
     registerDashboard(gossip.app, {
       view: () => driver,
       events: { on: (l) => driver.on(l) },
-      jobApiUrl: `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`,
+      jobApiUrl: `http://127.0.0.1:${receiver.service.port()}`,
       staticDir: staticRoot,
       requireToken: gossip.requireToken,
     });

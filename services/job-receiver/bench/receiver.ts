@@ -8,8 +8,8 @@ import { type JobMessage, JobMessageV1, redisNames } from '@edgefleet/contracts'
 import { silentLogger } from '@edgefleet/service-kit';
 import { emitBenchSection, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { JobStore } from '../src/adapters/job-store.js';
-import { SqsPoller } from '../src/adapters/sqs-poller.js';
-import { Intake } from '../src/intake.js';
+import { loadConfig } from '../src/config.js';
+import { createReceiver } from '../src/receiver.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1000);
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 500);
@@ -51,14 +51,9 @@ async function run(appendfsync: 'always' | 'everysec') {
   const sqs = new SQSClient({ endpoint: emu.endpoint, region: emu.region, credentials: emu.credentials });
   const logger = silentLogger();
   try {
-    // 1. Throughput: MESSAGES job messages in the queue, one poller, until all are in the stream.
+    // 1. Throughput: MESSAGES job messages in the queue, the receiver (its factory, as main.ts builds
+    // it, one poller), until all are in the stream.
     const names = redisNames(`bench-${appendfsync}`);
-    const store = new JobStore({ redis, names, by: 'job-receiver', node: 'bench' });
-    const intake = new Intake({
-      store,
-      logger,
-      policy: { allowedBuckets: ['bench-bucket'], webhookAllowedHosts: [], requireSignature: false },
-    });
     const queueUrl = emu.createQueue(`bench-${appendfsync}`);
     for (let i = 0; i < MESSAGES; i += 10)
       await sqs.send(
@@ -70,26 +65,32 @@ async function run(appendfsync: 'always' | 'everysec') {
           })),
         }),
       );
-    const poller = new SqsPoller({
-      sqs,
-      queueUrls: [queueUrl],
-      waitSeconds: 1,
-      batchSize: 10,
-      visibilitySeconds: 60,
-      unusableVisibilitySeconds: 0,
-      maxBacklog: MESSAGES * 2,
-      logger,
-      handle: (input) => intake.handle(input),
-      backlog: (cap) => store.backlog(cap),
-      canHandOff: async () => true,
-    });
+    const receiver = await createReceiver(
+      loadConfig({
+        EDGEFLEET_REDIS_PREFIX: `bench-${appendfsync}`,
+        EDGEFLEET_NODE_NAME: 'bench',
+        EDGEFLEET_PORT: '0',
+        EDGEFLEET_QUEUE_URLS: queueUrl,
+        EDGEFLEET_SQS_WAIT_SECONDS: '1',
+        EDGEFLEET_SQS_VISIBILITY_SECONDS: '60',
+        EDGEFLEET_UNUSABLE_VISIBILITY_SECONDS: '0',
+        EDGEFLEET_MAX_BACKLOG: String(MESSAGES * 2),
+        EDGEFLEET_ALLOWED_BUCKETS: 'bench-bucket',
+        EDGEFLEET_GPU: 'false',
+        EDGEFLEET_INTAKE_MIN_FREE_DISK_BYTES: '0',
+        // redis-server before 7.2 has no WAITAOF: `everysec` is not durable, measured all the same.
+        EDGEFLEET_REQUIRE_DURABILITY: 'false',
+      }),
+      { redis, sqs, logger },
+    );
     const t0 = performance.now();
-    poller.start();
+    await receiver.start();
     while ((await redis.xlen(names.jobsStream)) < MESSAGES) await new Promise((r) => setTimeout(r, 5));
     const seconds = (performance.now() - t0) / 1000;
-    await poller.close();
+    await receiver.stop();
 
-    // 2. Hand-off latency: handOff() → a blocked XREADGROUP (own connection) returns the entry.
+    // 2. Hand-off latency of the job store alone: handOff() → a blocked XREADGROUP (own connection)
+    // returns the entry.
     const lat = redisNames(`lat-${appendfsync}`);
     const latStore = new JobStore({ redis, names: lat, by: 'job-receiver', node: 'bench' });
     await redis.xgroup('CREATE', lat.jobsStream, 'job-executor', '$', 'MKSTREAM');
@@ -117,7 +118,6 @@ async function run(appendfsync: 'always' | 'everysec') {
     seen.sort((a, b) => a - b);
     call.sort((a, b) => a - b);
     const rb = redisBenchmark(server.port);
-    store.close();
     latStore.close();
     return {
       appendfsync,

@@ -19,7 +19,7 @@ import { decodeCursor, encodeCursor } from './core/cursor.js';
 import { SIGNATURE_HEADER } from './core/signature.js';
 import { sseComment, sseEvent } from './core/sse.js';
 import { CancelBody, ListQuery, LogsQuery } from './http-schemas.js';
-import type { Intake, IntakeOutcome } from './intake.js';
+import type { IntakeOutcome, JobIntake } from './job-intake.js';
 import { renderOpenApi } from './openapi.js';
 
 export interface AppDeps {
@@ -30,7 +30,7 @@ export interface AppDeps {
   registry?: Registry;
   /** The job API; absent = only health, readiness, metrics and the OpenAPI document. */
   jobs?: {
-    intake: Intake;
+    intake: JobIntake;
     store: JobStore;
     tail: LogTailReader;
     /** True when hand-offs may happen (Redis durable); false answers 503. */

@@ -1,19 +1,15 @@
 // The node's job API (app.inject against a real Redis): submit, get, list, cancel, logs, the token,
 // and malformed requests.
 import { readFileSync } from 'node:fs';
-import { type JobRecord, logChunkFields, redisNames, splitLogText } from '@edgefleet/contracts';
+import { type JobRecord, logChunkFields, splitLogText } from '@edgefleet/contracts';
 import { transitionJob } from '@edgefleet/service-kit';
 import { eventually, logSink, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore } from '../src/adapters/job-store.js';
-import { LogTailReader } from '../src/adapters/log-tail.js';
-import { buildApp } from '../src/app.js';
 import { signBody } from '../src/core/signature.js';
-import { Intake } from '../src/intake.js';
 import { renderOpenApi } from '../src/openapi.js';
 import { malformedCorpus, SECRET } from './corpus.js';
-import { DEFAULT_POLICY, jobMessage, jobsInStream, resultsInStream, unique } from './helpers.js';
+import { jobMessage, jobsInStream, resultsInStream, startReceiver, unique } from './helpers.js';
 
 let redisServer: RedisServer;
 let redis: Redis;
@@ -30,32 +26,26 @@ afterAll(async () => {
   await redisServer.stop();
 });
 
-function api(opts: { host?: string; apiToken?: string; requireSignature?: boolean } = {}) {
-  const names = redisNames(unique('http'));
-  const store = new JobStore({ redis, names, by: 'job-receiver', node: 'test-node' });
-  const intake = new Intake({
-    store,
+/** The receiver (its factory, started), without queues: the job API only. */
+async function api(
+  opts: { host?: string; apiToken?: string; requireSignature?: boolean; redis?: Redis } = {},
+) {
+  const r = await startReceiver({
+    redis: opts.redis ?? redis,
     logger: sink.logger,
-    policy: { ...DEFAULT_POLICY, requireSignature: opts.requireSignature ?? false, signingSecret: SECRET },
-  });
-  const { app } = buildApp({
-    logger: sink.logger,
-    checks: [],
-    host: opts.host ?? '127.0.0.1',
-    ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
-    jobs: {
-      intake,
-      store,
-      tail: new LogTailReader(redis, names),
-      canHandOff: async () => true,
-      followPollMs: 20,
+    queueUrls: [],
+    prefix: unique('http'),
+    policy: { requireSignature: opts.requireSignature ?? false, signingSecret: SECRET },
+    env: {
+      EDGEFLEET_HTTP_HOST: opts.host ?? '127.0.0.1',
+      ...(opts.apiToken ? { EDGEFLEET_API_TOKEN: opts.apiToken } : {}),
     },
   });
-  return { app, names, store };
+  return { app: r.service.app, names: r.names, get: r.get, close: r.close, port: r.service.port };
 }
 
 const post = (
-  app: ReturnType<typeof api>['app'],
+  app: Awaited<ReturnType<typeof api>>['app'],
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
@@ -69,7 +59,7 @@ const post = (
 
 describe('job API', () => {
   it('POST /v1/jobs queues a job through the same path as SQS; a second POST is a duplicate', async () => {
-    const { app, names, store } = api();
+    const { app, names, get, close } = await api();
     const id = unique('h');
     const r1 = await post(app, '/v1/jobs', jobMessage(id));
     expect(r1.statusCode).toBe(202);
@@ -79,12 +69,12 @@ describe('job API', () => {
     expect(r2.json()).toMatchObject({ outcome: 'duplicate', state: 'QUEUED' });
     const entries = await jobsInStream(redis, names);
     expect(entries.map((e) => [e.jobId, e.source])).toEqual([[id, 'http']]);
-    expect((await store.get(id))?.source).toBe('http');
-    await app.close();
+    expect((await get(id))?.source).toBe('http');
+    await close();
   });
 
   it('GET /v1/jobs/:id returns the record with its full history', async () => {
-    const { app, names } = api();
+    const { app, names, close } = await api();
     const id = unique('h');
     await post(app, '/v1/jobs', jobMessage(id));
     await transitionJob(redis, names, {
@@ -103,11 +93,11 @@ describe('job API', () => {
       ['DOWNLOADING', 'job-executor'],
     ]);
     expect((await app.inject({ method: 'GET', url: '/v1/jobs/nope-404' })).statusCode).toBe(404);
-    await app.close();
+    await close();
   });
 
   it('GET /v1/jobs lists newest first, filters by state, pages with a cursor', async () => {
-    const { app } = api();
+    const { app, close } = await api();
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       const id = unique(`l${i}`);
@@ -134,11 +124,11 @@ describe('job API', () => {
     expect((canceled.json() as { jobs: { jobId: string; state: string }[] }).jobs).toEqual([
       expect.objectContaining({ jobId: ids[2], state: 'CANCELED', cancelRequested: true }),
     ]);
-    await app.close();
+    await close();
   });
 
   it('POST /v1/jobs/:id/cancel: queued → 200 CANCELED, running → 202 requested, terminal → 409, unknown → 200 (never runs)', async () => {
-    const { app, names } = api();
+    const { app, names, close } = await api();
     const queued = unique('cq');
     await post(app, '/v1/jobs', jobMessage(queued));
     const r1 = await post(app, `/v1/jobs/${queued}/cancel`, { reason: 'operator' });
@@ -172,11 +162,11 @@ describe('job API', () => {
       [queued, 'CANCELED'],
       [early, 'CANCELED'],
     ]);
-    await app.close();
+    await close();
   });
 
   it('GET /v1/jobs/:id/logs returns the tail; follow=1 streams events until the job is terminal', async () => {
-    const { app, names } = api();
+    const { app, names, close, port } = await api();
     const id = unique('logs');
     await post(app, '/v1/jobs', jobMessage(id));
     const key = names.logTailKey(id);
@@ -190,9 +180,7 @@ describe('job API', () => {
       chunks: [{ stream: 'stdout', data: 'hello\n' }],
     });
 
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address() as { port: number };
-    const res = await fetch(`http://127.0.0.1:${address.port}/v1/jobs/${id}/logs?follow=1`);
+    const res = await fetch(`http://127.0.0.1:${port()}/v1/jobs/${id}/logs?follow=1`);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
@@ -223,15 +211,15 @@ describe('job API', () => {
     });
     expect(resumed.body).not.toContain('hello');
     expect(resumed.body).toContain('event: end');
-    await app.close();
+    await close();
   });
 
   it('requires the token off loopback (and whenever one is set), on every /v1 route', async () => {
-    const open = api({ host: '0.0.0.0' });
+    const open = await api({ host: '0.0.0.0' });
     const r = await post(open.app, '/v1/jobs', jobMessage(unique('t')));
     expect([r.statusCode, r.json().error.code]).toEqual([401, 'TOKEN_NOT_CONFIGURED']);
-    await open.app.close();
-    const guarded = api({ host: '0.0.0.0', apiToken: TOKEN });
+    await open.close();
+    const guarded = await api({ host: '0.0.0.0', apiToken: TOKEN });
     expect((await guarded.app.inject({ method: 'GET', url: '/v1/jobs' })).statusCode).toBe(401);
     expect(
       (
@@ -248,22 +236,22 @@ describe('job API', () => {
     expect(ok.statusCode).toBe(202);
     expect((await guarded.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect(sink.text()).not.toContain(TOKEN);
-    await guarded.app.close();
+    await guarded.close();
   });
 
   it('checks the signature header when signatures are required', async () => {
-    const { app } = api({ requireSignature: true });
+    const { app, close } = await api({ requireSignature: true });
     const body = JSON.stringify(jobMessage(unique('sig')));
     expect(
       (await post(app, '/v1/jobs', body, { 'x-edgefleet-signature': signBody(body, SECRET) })).statusCode,
     ).toBe(202);
     const unsigned = await post(app, '/v1/jobs', JSON.stringify(jobMessage(unique('sig'))));
     expect([unsigned.statusCode, unsigned.json().error.code]).toEqual([403, 'SIGNATURE_MISSING']);
-    await app.close();
+    await close();
   });
 
   it('an unsigned or wrongly signed body claims nothing: the signed job with the same id is then queued', async () => {
-    const { app, store } = api({ requireSignature: true });
+    const { app, get, close } = await api({ requireSignature: true });
     const id = unique('claim');
     const forged = JSON.stringify(jobMessage(id, { env: { FORGED: '1' } }));
     const unsigned = await post(app, '/v1/jobs', forged);
@@ -272,16 +260,16 @@ describe('job API', () => {
     expect([wrong.statusCode, wrong.json().error.code]).toEqual([403, 'SIGNATURE_INVALID']);
     const cancel = JSON.stringify({ version: 1, kind: 'cancel', jobId: id });
     expect((await post(app, '/v1/jobs', cancel)).statusCode).toBe(403);
-    expect(await store.get(id)).toBeNull();
+    expect(await get(id)).toBeNull();
     const body = JSON.stringify(jobMessage(id));
     const signed = await post(app, '/v1/jobs', body, { 'x-edgefleet-signature': signBody(body, SECRET) });
     expect([signed.statusCode, signed.json().outcome]).toEqual([202, 'queued']);
-    expect((await store.get(id))?.message?.env).toEqual({});
-    await app.close();
+    expect((await get(id))?.message?.env).toEqual({});
+    await close();
   });
 
   it('serves the OpenAPI description, identical to the committed openapi.json', async () => {
-    const { app } = api();
+    const { app, close } = await api();
     const r = await app.inject({ method: 'GET', url: '/openapi.json' });
     const committed = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8');
     const version = (
@@ -289,24 +277,24 @@ describe('job API', () => {
     ).version;
     expect(renderOpenApi(version)).toBe(committed); // regenerate: pnpm --filter @edgefleet/job-receiver gen:openapi
     expect(r.json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/jobs': {}, '/v1/jobs/{id}/logs': {} } });
-    await app.close();
+    await close();
   });
 });
 
 describe('malformed HTTP requests', () => {
   it('every malformed body of the corpus: 422 with its reason (record REJECTED) or 400 (no jobId)', async () => {
-    const { app, store } = api();
+    const { app, get, close } = await api();
     for (const c of malformedCorpus(unique('hc')).filter((x) => !x.signed)) {
       const r = await post(app, '/v1/jobs', c.body);
       if (c.jobId) {
         expect([c.name, r.statusCode, r.json().reason]).toEqual([c.name, 422, c.code]);
-        expect((await store.get(c.jobId))?.state).toBe('REJECTED');
+        expect((await get(c.jobId))?.state).toBe('REJECTED');
       } else {
         const code = c.name === 'empty body' ? 'EMPTY_BODY' : c.code;
         expect([c.name, r.statusCode, r.json().error.code]).toEqual([c.name, 400, code]);
       }
     }
-    await app.close();
+    await close();
   });
 
   it.each([
@@ -402,7 +390,7 @@ describe('malformed HTTP requests', () => {
       'JOB_NOT_FOUND',
     ],
   ] as const)('%s', async (_name, method, url, payload, type, status, code) => {
-    const { app } = api();
+    const { app, close } = await api();
     const r = await app.inject({
       method,
       url,
@@ -410,24 +398,16 @@ describe('malformed HTTP requests', () => {
       ...(type ? { headers: { 'content-type': type } } : {}),
     });
     expect([r.statusCode, r.json().error?.code]).toEqual([status, code]);
-    await app.close();
+    await close();
   });
 
   it('answers 503 while Redis is unreachable', async () => {
-    const names = redisNames(unique('down'));
     const dead = redisServer.client();
     dead.disconnect();
-    const store = new JobStore({ redis: dead, names, by: 'job-receiver', node: 'n' });
-    const intake = new Intake({ store, logger: sink.logger, policy: DEFAULT_POLICY });
-    const { app } = buildApp({
-      logger: sink.logger,
-      checks: [],
-      host: '127.0.0.1',
-      jobs: { intake, store, tail: new LogTailReader(dead, names), canHandOff: async () => false },
-    });
+    const { app, close } = await api({ redis: dead });
     expect((await post(app, '/v1/jobs', jobMessage(unique('d')))).statusCode).toBe(503);
     const r = await app.inject({ method: 'GET', url: '/v1/jobs/abc' });
     expect([r.statusCode, r.json().error.code]).toEqual([503, 'UNAVAILABLE']);
-    await app.close();
+    await close();
   });
 });

@@ -12,8 +12,6 @@ import {
 } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisMemoryGate } from '../src/adapters/redis-memory-gate.js';
-import { buildApp } from '../src/app.js';
 import { parseRedisMemory, writesRefusedWhy } from '../src/core/redis-memory.js';
 import {
   jobMessage,
@@ -48,12 +46,15 @@ afterAll(async () => {
   await Promise.all([emu.stop(), redisServer.stop()]);
 });
 
-/** Stores 4 MiB, then sets maxmemory 1 MiB below what is used: every write is refused with OOM. */
-async function fill(): Promise<void> {
+/**
+ * Stores 4 MiB, then sets maxmemory 1 MiB below what is used: every write is refused with OOM (under
+ * noeviction; under volatile-lru too, as nothing has a TTL to evict).
+ */
+async function fill(policy: 'noeviction' | 'volatile-lru' = 'noeviction'): Promise<void> {
   const value = 'x'.repeat(256 * 1024);
   for (let i = 0; i < 16; i++) await redis.rpush(FILL, value);
   const m = parseRedisMemory(await redis.info('memory'));
-  await redis.config('SET', 'maxmemory-policy', 'noeviction');
+  await redis.config('SET', 'maxmemory-policy', policy);
   await redis.config('SET', 'maxmemory', String((m?.usedBytes ?? 0) - 1024 * 1024));
   await expect(redis.set('probe', '1')).rejects.toThrow(
     /^OOM command not allowed when used memory > 'maxmemory'/,
@@ -76,20 +77,9 @@ describe('a Redis that refuses writes', () => {
     const q = queue();
     for (let i = 0; i < 3; i++) await send(sqs, q.url, JSON.stringify(jobMessage(unique(`oom${i}`))));
     await fill();
-    const gate = new RedisMemoryGate(redis, sink.logger);
-    const r = startReceiver({
-      redis,
-      sqs,
-      queueUrls: [q.url],
-      logger: sink.logger,
-      poller: { canHandOff: () => gate.check() },
-    });
+    const r = await startReceiver({ redis, sqs, queueUrls: [q.url], logger: sink.logger });
     receivers.push(r);
-    const { app } = buildApp({
-      logger: sink.logger,
-      host: '127.0.0.1',
-      checks: [{ name: 'redisMemory', check: () => gate.check(), why: () => gate.why() }],
-    });
+    const { app } = r.service;
     await eventually(() => sink.find((l) => l.msg === 'polling paused'), { what: 'polling paused' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
@@ -98,7 +88,8 @@ describe('a Redis that refuses writes', () => {
       /^redis refuses writes: used_memory \d+ bytes > maxmemory \d+/,
     );
     // Several gate checks later (the poll loop and /readyz), still one line says why.
-    await eventually(async () => !(await gate.check()) && !(await gate.check()));
+    for (let i = 0; i < 2; i++)
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     expect(sink.lines.filter((l) => l.msg === 'redis out of memory: taking no jobs')).toHaveLength(1);
     // Nothing was received: the messages stay visible to other devices.
     expect(await queueCounts(emu, q.name)).toEqual({ ready: 3, inflight: 0, delayed: 0 });
@@ -110,21 +101,21 @@ describe('a Redis that refuses writes', () => {
     });
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect(sink.find((l) => l.msg === 'redis accepts writes again: taking jobs')).toBeDefined();
-    await app.close();
   });
 
   it('a hand-off refused with OOM gives the message back to the queue at once instead of retrying it', async () => {
     const sink = logSink('info');
     const q = queue();
     for (let i = 0; i < 2; i++) await send(sqs, q.url, JSON.stringify(jobMessage(unique(`oomh${i}`))));
-    await fill();
-    // A gate that cannot see the memory (as under an evicting policy with nothing left to evict).
-    const r = startReceiver({
+    // An evicting policy with nothing left to evict: the gate sees no refusal (it trusts the policy),
+    // the hand-off meets OOM.
+    await fill('volatile-lru');
+    const r = await startReceiver({
       redis,
       sqs,
       queueUrls: [q.url],
       logger: sink.logger,
-      poller: { canHandOff: async () => true, visibilitySeconds: 300 },
+      poller: { visibilitySeconds: 300 },
     });
     receivers.push(r);
     await eventually(

@@ -7,7 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type JobRecord, redisNames } from '@edgefleet/contracts';
-import { createMetricsRegistry, transitionJob } from '@edgefleet/service-kit';
+import { transitionJob } from '@edgefleet/service-kit';
 import {
   type Emulator,
   eventually,
@@ -19,8 +19,8 @@ import {
 } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqsPoller } from '../src/adapters/sqs-poller.js';
 import { signBody } from '../src/core/signature.js';
-import { createReceiverMetrics } from '../src/metrics.js';
 import { malformedCorpus, SECRET } from './corpus.js';
 import {
   jobMessage,
@@ -30,8 +30,10 @@ import {
   resultsInStream,
   send,
   sqsClient,
+  startPoller,
   startReceiver,
   unique,
+  viaJobApi,
 } from './helpers.js';
 
 let redisServer: RedisServer;
@@ -40,6 +42,7 @@ let redis: Redis;
 let sqs: SQSClient;
 const sink = logSink('info');
 const receivers: Receiver[] = [];
+const pollers: SqsPoller[] = [];
 
 beforeAll(async () => {
   [redisServer, emu] = await Promise.all([startRedisServer(), startEmulator()]);
@@ -48,7 +51,7 @@ beforeAll(async () => {
   sqs = sqsClient(emu);
 });
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
+  await Promise.all([...pollers.map((p) => p.close()), ...receivers.map((r) => r.close())]);
   redis.disconnect();
   sqs.destroy();
   await Promise.all([emu.stop(), redisServer.stop()]);
@@ -59,15 +62,22 @@ function queue(attributes?: Record<string, string>): { name: string; url: string
   return { name, url: emu.createQueue(name, attributes) };
 }
 
-function receiver(
+async function receiver(
   opts: Omit<Parameters<typeof startReceiver>[0], 'redis' | 'sqs' | 'logger'> & { sqs?: SQSClient },
-): Receiver {
-  const r = startReceiver({ redis, sqs, logger: sink.logger, ...opts });
+): Promise<Receiver> {
+  const r = await startReceiver({ redis, sqs, logger: sink.logger, ...opts });
   receivers.push(r);
   return r;
 }
 
-const record = async (r: Receiver, jobId: string): Promise<JobRecord | null> => r.store.get(jobId);
+/** The poller alone, on the test's SQS client (closed after the file). */
+function poller(opts: Omit<Parameters<typeof startPoller>[0], 'sqs' | 'logger'>): SqsPoller {
+  const p = startPoller({ sqs, logger: sink.logger, ...opts });
+  pollers.push(p);
+  return p;
+}
+
+const record = async (r: Receiver, jobId: string): Promise<JobRecord | null> => r.get(jobId);
 
 describe('hand-off', () => {
   it('N messages in → N jobs in the stream; duplicates and redeliveries add nothing; the queue drains', async () => {
@@ -82,7 +92,7 @@ describe('hand-off', () => {
           Entries: bodies.slice(i, i + 10).map((b, k) => ({ Id: `m${k}`, MessageBody: b })),
         }),
       );
-    const r = receiver({ queueUrls: [q.url] });
+    const r = await receiver({ queueUrls: [q.url] });
     await eventually(
       async () => (await queueCounts(emu, q.name)).ready + (await queueCounts(emu, q.name)).inflight === 0,
       {
@@ -106,16 +116,16 @@ describe('hand-off', () => {
     const body = JSON.stringify(jobMessage(id));
     await send(sqs, q.url, body);
     // A previous receiver handed it off and died before DeleteMessage: take it with visibility 0 so it
-    // comes straight back, and hand it off by hand.
+    // comes straight back, and hand it off through the job API (the same path into the stream).
     const got = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: q.url, VisibilityTimeout: 0, WaitTimeSeconds: 1 }),
     );
     expect(got.Messages?.length).toBe(1);
     const prefix = unique('p');
-    const first = startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
-    expect(await first.intake.handle({ body, source: 'sqs' })).toMatchObject({ kind: 'queued' });
+    const first = await startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
+    expect((await first.submit(body)).body).toMatchObject({ outcome: 'queued' });
     await first.close();
-    const r = receiver({ queueUrls: [q.url], prefix });
+    const r = await receiver({ queueUrls: [q.url], prefix });
     await eventually(
       async () => (await queueCounts(emu, q.name)).ready + (await queueCounts(emu, q.name)).inflight === 0,
       {
@@ -140,17 +150,14 @@ describe('rejections', () => {
     };
     const plainQ = queue(redrive);
     const signedQ = queue(redrive);
-    const registry = createMetricsRegistry('job-receiver');
-    const metrics = createReceiverMetrics(registry);
     const prefix = unique('rej');
     const corpus = malformedCorpus(prefix);
     for (const c of corpus) await send(sqs, c.signed ? signedQ.url : plainQ.url, c.body, c.signature);
     const names = redisNames(prefix);
-    const plain = receiver({ queueUrls: [plainQ.url], prefix, metrics });
-    receiver({
+    const plain = await receiver({ queueUrls: [plainQ.url], prefix });
+    const signed = await receiver({
       queueUrls: [signedQ.url],
       prefix,
-      metrics,
       policy: { requireSignature: true, signingSecret: SECRET },
     });
     const unusable = corpus.filter((c) => !c.jobId);
@@ -159,7 +166,7 @@ describe('rejections', () => {
       what: `${unusable.length} unusable bodies in the DLQ`,
     });
     for (const c of corpus.filter((x) => x.jobId)) {
-      const rec = await eventually(() => plain.store.get(c.jobId as string), { what: c.name });
+      const rec = await eventually(() => plain.get(c.jobId as string), { what: c.name });
       expect({ name: c.name, state: rec.state, reason: rec.reason }).toEqual({
         name: c.name,
         state: 'REJECTED',
@@ -181,9 +188,14 @@ describe('rejections', () => {
     );
     expect(hashed.length).toBeGreaterThanOrEqual(unusable.length);
     for (const l of hashed) expect(String(l.bodyHash)).toMatch(/^sha256:/);
-    expect(await registry.getSingleMetricAsString('edgefleet_receiver_unusable_total')).toMatch(
-      /code="INVALID_JSON",service="job-receiver"} 3/,
-    );
+    // Counted by the receiver that took each body: the two together.
+    const invalidJson = (text: string) =>
+      Number(
+        text.match(
+          /^edgefleet_receiver_unusable_total\{code="INVALID_JSON",service="job-receiver"} (\d+)$/m,
+        )?.[1] ?? 0,
+      );
+    expect(invalidJson(await plain.metrics()) + invalidJson(await signed.metrics())).toBe(3);
     // Still alive: a valid job goes through, on both queues (signed on the signed one).
     const okPlain = `${prefix}-alive-1`;
     const okSigned = `${prefix}-alive-2`;
@@ -191,8 +203,7 @@ describe('rejections', () => {
     const signedBody = JSON.stringify(jobMessage(okSigned));
     await send(sqs, signedQ.url, signedBody, signBody(signedBody, SECRET));
     await eventually(
-      async () =>
-        (await plain.store.state(okPlain)) === 'QUEUED' && (await plain.store.state(okSigned)) === 'QUEUED',
+      async () => (await plain.state(okPlain)) === 'QUEUED' && (await plain.state(okSigned)) === 'QUEUED',
     );
     expect(sink.text()).not.toContain(SECRET);
   });
@@ -213,7 +224,10 @@ describe('signatures required', () => {
     await send(sqs, q.url, forged);
     await send(sqs, q.url, forged, 'b'.repeat(64));
     await send(sqs, q.url, JSON.stringify({ version: 1, kind: 'cancel', jobId: id }));
-    const r = receiver({ queueUrls: [q.url], policy: { requireSignature: true, signingSecret: SECRET } });
+    const r = await receiver({
+      queueUrls: [q.url],
+      policy: { requireSignature: true, signingSecret: SECRET },
+    });
     await eventually(async () => (await queueCounts(emu, dlq.name)).ready === 3, {
       timeoutMs: 15_000,
       what: 'the three unauthenticated messages in the DLQ',
@@ -247,14 +261,14 @@ describe('signatures required', () => {
 describe('cancel', () => {
   it('before the job arrives: a CANCELED record; the later job message is deleted and never queued', async () => {
     const q = queue();
-    const r = receiver({ queueUrls: [q.url] });
+    const r = await receiver({ queueUrls: [q.url] });
     const id = unique('cancel-before');
     await send(
       sqs,
       q.url,
       JSON.stringify({ version: 1, kind: 'cancel', jobId: id, reason: 'changed my mind' }),
     );
-    await eventually(async () => (await r.store.state(id)) === 'CANCELED');
+    await eventually(async () => (await r.state(id)) === 'CANCELED');
     await send(sqs, q.url, JSON.stringify(jobMessage(id)));
     await eventually(
       async () => (await queueCounts(emu, q.name)).ready + (await queueCounts(emu, q.name)).inflight === 0,
@@ -271,13 +285,13 @@ describe('cancel', () => {
 
   it('while queued (after the hand-off): CANCELED with a terminal results entry', async () => {
     const q = queue();
-    const r = receiver({ queueUrls: [q.url] });
+    const r = await receiver({ queueUrls: [q.url] });
     const id = unique('cancel-queued');
     await send(sqs, q.url, JSON.stringify(jobMessage(id)));
-    await eventually(async () => (await r.store.state(id)) === 'QUEUED');
+    await eventually(async () => (await r.state(id)) === 'QUEUED');
     await send(sqs, q.url, JSON.stringify({ version: 1, kind: 'cancel', jobId: id }));
-    await eventually(async () => (await r.store.state(id)) === 'CANCELED');
-    const rec = await r.store.get(id);
+    await eventually(async () => (await r.state(id)) === 'CANCELED');
+    const rec = await r.get(id);
     expect(rec?.history.map((h) => h.state)).toEqual(['QUEUED', 'CANCELED']);
     expect(rec?.cancelRequested).toBe(true);
     expect((await resultsInStream(redis, r.names)).map((x) => x.state)).toEqual(['CANCELED']);
@@ -285,10 +299,10 @@ describe('cancel', () => {
 
   it('while running: cancelRequested and a ControlMessage on the control channel, state unchanged', async () => {
     const q = queue();
-    const r = receiver({ queueUrls: [q.url] });
+    const r = await receiver({ queueUrls: [q.url] });
     const id = unique('cancel-running');
     await send(sqs, q.url, JSON.stringify(jobMessage(id)));
-    await eventually(async () => (await r.store.state(id)) === 'QUEUED');
+    await eventually(async () => (await r.state(id)) === 'QUEUED');
     // The executor takes it.
     await transitionJob(redis, r.names, {
       jobId: id,
@@ -304,25 +318,20 @@ describe('cancel', () => {
     await eventually(() => heard.length > 0, { what: 'control message' });
     sub.disconnect();
     expect(JSON.parse(heard[0] as string)).toMatchObject({ kind: 'cancel', jobId: id });
-    const rec = await r.store.get(id);
+    const rec = await r.get(id);
     expect(rec).toMatchObject({ state: 'DOWNLOADING', cancelRequested: true });
     expect(await resultsInStream(redis, r.names)).toEqual([]);
   });
 
   it('after the job ended: nothing changes', async () => {
-    const r = receiver({ queueUrls: [] });
+    const r = await receiver({ queueUrls: [] });
     const id = unique('cancel-after');
-    expect(await r.intake.handle({ body: JSON.stringify(jobMessage(id)), source: 'sqs' })).toMatchObject({
-      kind: 'queued',
-    });
+    expect((await r.submit(JSON.stringify(jobMessage(id)))).body).toMatchObject({ outcome: 'queued' });
     for (const to of ['DOWNLOADING', 'INSTALLING', 'RUNNING', 'UPLOADING', 'SUCCEEDED'] as const)
       await transitionJob(redis, r.names, { jobId: id, to, by: 'test', now: Date.now() });
-    const out = await r.intake.handle({
-      body: JSON.stringify({ version: 1, kind: 'cancel', jobId: id }),
-      source: 'sqs',
-    });
-    expect(out).toMatchObject({ kind: 'already-terminal', state: 'SUCCEEDED' });
-    expect((await r.store.get(id))?.cancelRequested).toBe(false);
+    const out = await r.submit(JSON.stringify({ version: 1, kind: 'cancel', jobId: id }));
+    expect(out).toMatchObject({ status: 409, body: { outcome: 'already-terminal', state: 'SUCCEEDED' } });
+    expect((await r.get(id))?.cancelRequested).toBe(false);
   });
 
   it('racing the hand-off (job and cancel in one batch, 10 times): always CANCELED, never queued twice', async () => {
@@ -338,9 +347,8 @@ describe('cancel', () => {
           ],
         }),
       );
-    const r = receiver({ queueUrls: [q.url] });
-    for (const id of ids)
-      await eventually(async () => (await r.store.state(id)) === 'CANCELED', { what: id });
+    const r = await receiver({ queueUrls: [q.url] });
+    for (const id of ids) await eventually(async () => (await r.state(id)) === 'CANCELED', { what: id });
     const entries = await jobsInStream(redis, r.names);
     expect(entries.length).toBeLessThanOrEqual(ids.length);
     expect(new Set(entries.map((e) => e.jobId)).size).toBe(entries.length);
@@ -354,7 +362,7 @@ describe('flow control', () => {
   it('stops polling at the backlog limit and resumes when the executor takes jobs', async () => {
     const q = queue();
     for (let i = 0; i < 8; i++) await send(sqs, q.url, JSON.stringify(jobMessage(unique(`bp${i}`))));
-    const r = receiver({ queueUrls: [q.url], poller: { maxBacklog: 3 } });
+    const r = await receiver({ queueUrls: [q.url], poller: { maxBacklog: 3 } });
     await eventually(async () => (await jobsInStream(redis, r.names)).length === 3);
     await eventually(() => sink.find((l) => l.msg === 'polling paused' && l.why === 'backlog at limit'));
     expect(await queueCounts(emu, q.name)).toMatchObject({ ready: 5, inflight: 0 });
@@ -362,7 +370,9 @@ describe('flow control', () => {
     await redis.xgroup('CREATE', r.names.jobsStream, 'job-executor', '0');
     await redis.xreadgroup('GROUP', 'job-executor', 'exec-1', 'COUNT', 2, 'STREAMS', r.names.jobsStream, '>');
     await eventually(async () => (await jobsInStream(redis, r.names)).length === 5);
-    expect(await r.store.backlog(100)).toBe(3);
+    await eventually(async () => /^edgefleet_receiver_backlog\{[^}]*\} 3$/m.test(await r.metrics()), {
+      what: 'backlog 3',
+    });
   });
 
   it('extends the visibility of a message while it is handled (heartbeat)', async () => {
@@ -370,16 +380,14 @@ describe('flow control', () => {
     let release!: () => void;
     const gate = new Promise<void>((res) => (release = res));
     const prefix = unique('hb');
-    const inner = startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
-    const r = receiver({
+    const inner = await startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
+    const intake = viaJobApi(inner);
+    poller({
       queueUrls: [q.url],
-      prefix,
-      poller: {
-        visibilitySeconds: 3,
-        handle: async (i) => {
-          await gate;
-          return inner.intake.handle(i);
-        },
+      visibilitySeconds: 3,
+      handle: async (i) => {
+        await gate;
+        return intake(i);
       },
     });
     await send(sqs, q.url, JSON.stringify(jobMessage(unique('hb'))));
@@ -395,8 +403,7 @@ describe('flow control', () => {
       what: 'deadline extended',
     });
     release();
-    await eventually(async () => (await jobsInStream(redis, r.names)).length === 1);
-    await inner.close();
+    await eventually(async () => (await jobsInStream(redis, inner.names)).length === 1);
   });
 
   it('a hand-off that outlives the visibility (no heartbeat) cannot queue the job twice', async () => {
@@ -405,27 +412,25 @@ describe('flow control', () => {
     let release!: () => void;
     const gate = new Promise<void>((res) => (release = res));
     let entered = 0;
-    const inner = startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
-    // Receiver A is stuck in its hand-off, and its heartbeat never fires.
-    const a = receiver({
+    const inner = await startReceiver({ redis, sqs, logger: sink.logger, prefix, queueUrls: [] });
+    // Poller A is stuck in its hand-off, and its heartbeat never fires.
+    const intake = viaJobApi(inner);
+    poller({
       queueUrls: [q.url],
-      prefix,
-      poller: {
-        visibilitySeconds: 3,
-        heartbeatMs: 60_000,
-        handle: async (i) => {
-          entered++;
-          await gate;
-          return inner.intake.handle(i);
-        },
+      visibilitySeconds: 3,
+      heartbeatMs: 60_000,
+      handle: async (i) => {
+        entered++;
+        await gate;
+        return intake(i);
       },
     });
     const id = unique('outlive');
     await send(sqs, q.url, JSON.stringify(jobMessage(id)));
     await eventually(() => entered === 1, { what: 'A holds the message' });
     // After 3 s the message is visible again and receiver B hands it off.
-    const b = receiver({ queueUrls: [q.url], prefix });
-    await eventually(async () => (await b.store.state(id)) === 'QUEUED', {
+    const b = await receiver({ queueUrls: [q.url], prefix });
+    await eventually(async () => (await b.state(id)) === 'QUEUED', {
       timeoutMs: 8000,
       what: 'B queued it',
     });
@@ -436,24 +441,20 @@ describe('flow control', () => {
         what: 'A found the record',
       },
     );
-    expect((await jobsInStream(redis, a.names)).map((e) => e.jobId)).toEqual([id]);
-    await inner.close();
+    expect((await jobsInStream(redis, inner.names)).map((e) => e.jobId)).toEqual([id]);
   });
 
   it('on close: an aborted long poll returns at once; a message stuck in a retry goes back to the queue', async () => {
     const q = queue();
     let calls = 0;
-    const r = startReceiver({
-      redis,
+    const r = startPoller({
       sqs,
       logger: sink.logger,
       queueUrls: [q.url],
-      poller: {
-        waitSeconds: 20,
-        handle: async () => {
-          calls++;
-          throw new Error('redis down (simulated)');
-        },
+      waitSeconds: 20,
+      handle: async () => {
+        calls++;
+        throw new Error('redis down (simulated)');
       },
     });
     await send(sqs, q.url, JSON.stringify(jobMessage(unique('stuck'))));
@@ -465,7 +466,7 @@ describe('flow control', () => {
     expect(sink.find((l) => l.msg === 'message released on shutdown')).toBeDefined();
 
     const idle = queue();
-    const r2 = startReceiver({
+    const r2 = await startReceiver({
       redis,
       sqs,
       logger: sink.logger,
@@ -488,7 +489,7 @@ describe('flow control', () => {
       if (command instanceof ReceiveMessageCommand) receives++;
       return original(command, options);
     }) as typeof spy.send;
-    const a = startReceiver({
+    const a = await startReceiver({
       redis,
       sqs: spy,
       logger: sink.logger,
@@ -504,8 +505,8 @@ describe('flow control', () => {
     await send(sqs, q.url, JSON.stringify(jobMessage(id)));
     const caught = (await queueCounts(emu, q.name)).inflight === 1;
     const t0 = Date.now();
-    const b = receiver({ queueUrls: [q.url], prefix });
-    await eventually(async () => (await b.store.state(id)) === 'QUEUED', { timeoutMs: 8000 });
+    const b = await receiver({ queueUrls: [q.url], prefix });
+    await eventually(async () => (await b.state(id)) === 'QUEUED', { timeoutMs: 8000 });
     expect(Date.now() - t0).toBeLessThan(caught ? 5000 : 2000);
     spy.destroy();
   });
@@ -534,7 +535,7 @@ describe('flow control', () => {
     });
     const ids = [unique('f1'), unique('f2'), unique('f3')];
     for (const id of ids) await send(sqs, q.url, JSON.stringify(jobMessage(id)));
-    const r = receiver({ queueUrls: [q.url], sqs: flaky, poller: { random: () => 0.05 } });
+    const r = await receiver({ queueUrls: [q.url], sqs: flaky });
     await eventually(
       async () => (await queueCounts(emu, q.name)).ready + (await queueCounts(emu, q.name)).inflight === 0,
       {

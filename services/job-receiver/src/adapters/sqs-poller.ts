@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import { pollBudget } from '../core/backlog.js';
 import { isOomError } from '../core/redis-memory.js';
 import { SIGNATURE_ATTRIBUTE } from '../core/signature.js';
-import type { IncomingBody, IntakeOutcome } from '../intake.js';
+import type { IncomingBody, IntakeOutcome } from '../job-intake.js';
 import type { ReceiverMetrics } from '../metrics.js';
 
 export interface SqsPollerSettings {

@@ -29,7 +29,7 @@ export interface IncomingBody {
   sqsMessageId?: string | undefined;
 }
 
-export class Intake {
+export class JobIntake {
   private readonly log: Logger;
   constructor(private readonly s: IntakeSettings) {
     this.log = s.logger.child({ component: 'intake' });
