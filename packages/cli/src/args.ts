@@ -1,5 +1,9 @@
-// A small argument parser: positionals, `--flag`, `--flag value`, `--flag=value`, `-f`. Declared
-// options only: an unknown option is a usage error, never silently ignored.
+// The command line, read by node:util's parseArgs: positionals, `--flag`, `--flag value`,
+// `--flag=value`, `-f`, `--` ending the options. Declared options only: an unknown option is a usage
+// error, never silently ignored. util.parseArgs runs non-strict with its tokens so that each usage
+// error is reported in this command's words (its strict mode would also refuse a value starting
+// with `-`, such as `--api -`).
+import { parseArgs as parseArgv } from 'node:util';
 
 export interface OptionSpec {
   /** Takes a value (`--entry main.py`) or is a switch (`--wait`). */
@@ -12,41 +16,26 @@ export type Parsed =
   | { ok: false; error: string };
 
 export function parseArgs(argv: readonly string[], spec: Record<string, OptionSpec>): Parsed {
-  const positionals: string[] = [];
-  const options: Record<string, string | boolean> = {};
-  const byAlias = new Map(
-    Object.entries(spec).flatMap(([name, s]) => (s.alias ? [[s.alias, name] as const] : [])),
-  );
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const rawName = arg
-      .replace(/^--?/, '')
-      .slice(0, eq > 0 ? eq - (arg.startsWith('--') ? 2 : 1) : undefined);
-    const name = spec[rawName] ? rawName : byAlias.get(rawName);
-    if (!name) return { ok: false, error: `unknown option ${arg.split('=')[0]}` };
-    const s = spec[name] as OptionSpec;
-    if (!s.value) {
-      if (eq > 0) return { ok: false, error: `option --${name} takes no value` };
-      options[name] = true;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined || value === '') return { ok: false, error: `option --${name} needs a value` };
-    options[name] = value;
+  const { values, positionals, tokens } = parseArgv({
+    args: [...argv],
+    options: Object.fromEntries(
+      Object.entries(spec).map(([name, s]) => [
+        name,
+        { type: s.value ? 'string' : 'boolean', ...(s.alias ? { short: s.alias } : {}) } as const,
+      ]),
+    ),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const s = spec[t.name];
+    if (!s) return { ok: false, error: `unknown option ${t.rawName}` };
+    if (s.value && !t.value) return { ok: false, error: `option --${t.name} needs a value` };
+    if (!s.value && t.inlineValue) return { ok: false, error: `option --${t.name} takes no value` };
   }
+  const options: Record<string, string | boolean> = {};
+  for (const [name, v] of Object.entries(values)) if (v !== undefined) options[name] = v as string | boolean;
   return { ok: true, positionals, options };
 }

@@ -1,4 +1,5 @@
-// The HTTP surface of result-uploader: health, readiness and metrics (service-kit), plus this service's routes.
+// The HTTP surface of result-uploader: service-kit's health, readiness and metrics, and nothing else (the
+// service takes its work from the results stream, never over HTTP).
 import { createHttpApp, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';

@@ -1,25 +1,32 @@
-// Builds the service from its config: clients, adapters, the results consumer and the sweep. main.ts
-// adds the logger, the HTTP app and the signal handlers; tests build the same thing in-process.
-// Whoever creates a client closes it: `close()` stops the consumer and the sweep, then closes the
-// clients created here, in reverse order.
+// The service's one factory: from its config (and optional injected clients, ServiceDeps) it builds
+// the clients, adapters, the results consumer, the sweep and the HTTP app; main.ts and the tests run
+// this same wiring. Whoever creates a client closes it: `stop()` closes the S3/SQS clients and,
+// unless it was injected, the Redis connection. Nothing process-wide (signals, exit) is touched here:
+// main.ts's startUntilSignal does that.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type RedisNames, type ResultsEntry, redisNames } from '@edgefleet/contracts';
+import { maskUrlCredentials, type RedisNames, type ResultsEntry, redisNames } from '@edgefleet/contracts';
 import {
   type Closer,
+  closeAll,
   closeRedis,
+  createLogger,
+  createMetricsRegistry,
   createRedis,
   instanceIdOf,
   nodeNameOf,
   type Redis,
+  redisReachable,
+  type ServiceDeps,
+  type ServiceHandle,
   type StreamConsumer,
 } from '@edgefleet/service-kit';
-import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createResultsConsumer, RESULTS_GROUP } from './adapters/results-consumer.js';
 import { S3Writer } from './adapters/s3-writer.js';
 import { SqsNotifier } from './adapters/sqs-notifier.js';
 import { WebhookNotifier } from './adapters/webhook-notifier.js';
+import { buildApp } from './app.js';
 import { type Config, explicitWebhookAddresses, partSizeBytes, SERVICE } from './config.js';
 import { explicitAddressList } from './core/address-policy.js';
 import { createMetrics } from './metrics.js';
@@ -27,37 +34,41 @@ import { NotificationDispatcher } from './notification-dispatcher.js';
 import { ResultProcessor } from './result-processor.js';
 import { Sweeper } from './sweeper.js';
 
-export interface Uploader {
+export interface UploaderInternals {
   node: string;
   names: RedisNames;
   redis: Redis;
   consumer: StreamConsumer<ResultsEntry>;
   sweeper: Sweeper;
   processor: ResultProcessor;
-  start(): void;
-  /** Closers in shutdown order (consumer first, clients last). */
-  closers(shutdownMs: number): Closer[];
-  close(shutdownMs?: number): Promise<void>;
+  registry: Registry;
 }
 
-export interface UploaderDeps {
-  logger: Logger;
-  registry: Registry;
-  /** XREADGROUP block time in ms (tests shorten it). */
+/** The service's handle, plus its parts for tests that drive them directly (the sweep, the stats). */
+export interface UploaderHandle extends ServiceHandle {
+  readonly internals: UploaderInternals;
+}
+
+export interface UploaderDeps extends ServiceDeps {
+  /** XREADGROUP block time in ms (tests shorten it, so that a stop ends a blocked read sooner). */
   blockMs?: number;
 }
 
-export function createUploader(config: Config, deps: UploaderDeps): Uploader {
-  const { logger } = deps;
+export function createUploader(config: Config, deps: UploaderDeps = {}): UploaderHandle {
+  const logger =
+    deps.logger?.child({ service: SERVICE }) ?? createLogger({ service: SERVICE, level: config.logLevel });
+  const registry = deps.registry ?? createMetricsRegistry(SERVICE);
   const node = nodeNameOf(config.nodeName);
   const names = redisNames(config.redisPrefix);
-  const metrics = createMetrics(deps.registry);
-  const redis = createRedis({
-    url: config.redisUrl,
-    name: `${SERVICE}:commands`,
-    logger,
-    ...(config.redisPassword ? { password: config.redisPassword } : {}),
-  });
+  const metrics = createMetrics(registry);
+  const redis =
+    deps.redis ??
+    createRedis({
+      url: config.redisUrl,
+      name: `${SERVICE}:commands`,
+      logger,
+      ...(config.redisPassword ? { password: config.redisPassword } : {}),
+    });
   // Region, credentials and endpoint come from the SDK's standard environment (AWS_REGION,
   // AWS_ENDPOINT_URL…). SDK v3 corrects clock skew by itself (after a skew error it adopts the
   // server's clock offset; v2's `correctClockSkew` option has no v3 counterpart): Jetsons have no
@@ -145,27 +156,53 @@ export function createUploader(config: Config, deps: UploaderDeps): Uploader {
     keepFailedSeconds: config.keepFailedSeconds,
     logger,
   });
-  const closers = (shutdownMs: number): Closer[] => [
-    { name: 'results-consumer', close: () => consumer.stop(Math.max(1000, shutdownMs - 2000)) },
-    { name: 'sweeper', close: () => sweeper.close() },
-    { name: 'sqs', close: () => sqs?.destroy() },
-    { name: 's3', close: () => s3.destroy() },
-    { name: 'redis', close: () => closeRedis(redis) },
-  ];
+  const { app } = buildApp({
+    logger,
+    host: config.httpHost,
+    registry,
+    checks: [{ name: 'redis', check: () => redisReachable(redis) }],
+    ...(config.apiToken ? { apiToken: config.apiToken } : {}),
+  });
+  const port = () => {
+    const address = app.server.address();
+    return address && typeof address === 'object' ? address.port : config.port;
+  };
   return {
-    node,
-    names,
-    redis,
-    consumer,
-    sweeper,
-    processor,
-    start() {
+    service: SERVICE,
+    logger,
+    app,
+    internals: { node, names, redis, consumer, sweeper, processor, registry },
+    port,
+    async start() {
+      await app.listen({ host: config.httpHost, port: config.port });
       consumer.start();
       sweeper.start();
+      logger.info(
+        {
+          port: port(),
+          host: config.httpHost,
+          node,
+          outputBuckets: config.outputBuckets,
+          resultsQueue: config.resultsQueueUrl ?? null,
+          webhook: config.webhookUrl ? maskUrlCredentials(config.webhookUrl) : null,
+        },
+        `${SERVICE} listening`,
+      );
+      if (!config.resultsQueueUrl && !config.webhookUrl && config.webhookAllowedHosts.length === 0)
+        logger.warn('no results queue and no webhook configured: the server will not be notified');
     },
-    closers,
-    async close(shutdownMs = 5000) {
-      for (const c of closers(shutdownMs)) await c.close();
+    // The reverse of start-up: the loops (the consumer waits for its jobs in flight, aborting them
+    // 1 s before its share of the deadline ends), the HTTP server, then the clients created here.
+    stop(deadlineMs = config.shutdownTimeoutMs) {
+      const closers: Closer[] = [
+        { name: 'results-consumer', close: () => consumer.stop(Math.max(1000, deadlineMs - 2000)) },
+        { name: 'sweeper', close: () => sweeper.close() },
+        { name: 'http', close: () => app.close() },
+        { name: 'sqs', close: () => sqs?.destroy() },
+        { name: 's3', close: () => s3.destroy() },
+        ...(deps.redis ? [] : [{ name: 'redis', close: () => closeRedis(redis) }]),
+      ];
+      return closeAll(closers, deadlineMs, logger);
     },
   };
 }

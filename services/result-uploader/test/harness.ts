@@ -19,7 +19,7 @@ import { createMetricsRegistry, type Redis, transitionJob } from '@edgefleet/ser
 import { logSink } from '@edgefleet/testkit';
 import type { Registry } from 'prom-client';
 import { loadConfig } from '../src/config.js';
-import { createUploader, type Uploader } from '../src/uploader.js';
+import { createUploader, type UploaderHandle, type UploaderInternals } from '../src/uploader.js';
 
 export const SECRET = 'test-webhook-secret-0123456789';
 
@@ -149,18 +149,22 @@ export function tempDataDir(): string {
 }
 
 export interface ServiceUnderTest {
-  uploader: Uploader;
+  handle: UploaderHandle;
+  /** The parts tests drive directly (the sweep, the consumer's stats). */
+  uploader: UploaderInternals;
   registry: Registry;
   logs: ReturnType<typeof logSink>;
   stop(): Promise<void>;
 }
 
 /**
- * The service in-process, configured from EDGEFLEET_* variables like the real one. AWS settings are
- * read by the SDK from process.env (set them before calling).
+ * The service in-process, built by its factory and configured from EDGEFLEET_* variables like the real
+ * one (HTTP on a free loopback port). AWS settings are read by the SDK from process.env (set them
+ * before calling).
  */
-export function startUploader(env: Record<string, string>): ServiceUnderTest {
+export async function startUploader(env: Record<string, string>): Promise<ServiceUnderTest> {
   const config = loadConfig({
+    EDGEFLEET_PORT: '0',
     EDGEFLEET_S3_FORCE_PATH_STYLE: 'true',
     EDGEFLEET_NODE_NAME: 'jetson-7',
     EDGEFLEET_CLAIM_IDLE_MS: '300',
@@ -172,9 +176,17 @@ export function startUploader(env: Record<string, string>): ServiceUnderTest {
     EDGEFLEET_LOG_LEVEL: 'debug',
     ...env,
   });
-  const logs = logSink('debug', { service: 'result-uploader' });
+  const logs = logSink('debug');
   const registry = createMetricsRegistry('result-uploader');
-  const uploader = createUploader(config, { logger: logs.logger, registry, blockMs: 100 });
-  uploader.start();
-  return { uploader, registry, logs, stop: () => uploader.close(3000) };
+  const handle = createUploader(config, { logger: logs.logger, registry, blockMs: 100 });
+  await handle.start();
+  return {
+    handle,
+    uploader: handle.internals,
+    registry,
+    logs,
+    stop: async () => {
+      if (!(await handle.stop(3000))) throw new Error('result-uploader did not stop cleanly');
+    },
+  };
 }

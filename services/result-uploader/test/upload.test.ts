@@ -89,11 +89,11 @@ interface Ctx {
   queueUrl: string;
 }
 
-function setup(env: Record<string, string> = {}): Ctx {
+async function setup(env: Record<string, string> = {}): Promise<Ctx> {
   const prefix = uniqueId('t');
   const dataDir = tempDataDir();
   const queueUrl = emu.createQueue(uniqueId('results'));
-  const svc = startUploader({
+  const svc = await startUploader({
     EDGEFLEET_REDIS_URL: redisServer.url,
     EDGEFLEET_REDIS_PREFIX: prefix,
     EDGEFLEET_DATA_DIR: dataDir,
@@ -163,7 +163,7 @@ const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex')
 
 describe('uploading a job with files', () => {
   it('puts nested outputs, logs and a manifest under <output.uri>/<jobId>/, notifies both channels, acks, cleans up', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
@@ -277,7 +277,7 @@ describe('uploading a job with files', () => {
   });
 
   it('finishes a job left in UPLOADING by a crash, overwriting what the first attempt wrote', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'new', 'logs/stdout.log': 'log' });
@@ -298,7 +298,7 @@ describe('uploading a job with files', () => {
   });
 
   it('records FAILED with OUTPUT_BUCKET_NOT_ALLOWED, OUTPUT_BUCKET_MISSING and notifies the reason', async () => {
-    const c = setup();
+    const c = await setup();
     const cases = [
       { uri: 's3://not-allowlisted/x/', reason: 'OUTPUT_BUCKET_NOT_ALLOWED' },
       { uri: 's3://missing-bucket/x/', reason: 'OUTPUT_BUCKET_MISSING' },
@@ -326,7 +326,7 @@ describe('uploading a job with files', () => {
       match: (r) => r.method === 'PUT',
       action: { kind: 'error', status: 403, code: 'AccessDenied' },
     });
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a' });
@@ -348,7 +348,7 @@ describe('uploading a job with files', () => {
     });
     const e500 = proxy.addRule({ match: put, times: 3, action: { kind: 'error', status: 500 } });
     const reset = proxy.addRule({ match: put, times: 1, action: { kind: 'reset' } });
-    const c = setup({ EDGEFLEET_UPLOAD_CONCURRENCY: '2' });
+    const c = await setup({ EDGEFLEET_UPLOAD_CONCURRENCY: '2' });
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a', 'output/b/c.txt': 'c', 'logs/stdout.log': 'l' });
@@ -364,7 +364,7 @@ describe('uploading a job with files', () => {
   it('an S3 outage longer than EDGEFLEET_UPLOAD_OUTAGE_SECONDS: UPLOAD_FAILED, the folder kept EDGEFLEET_KEEP_FAILED_SECONDS, then swept', async () => {
     const proxy = await withProxy();
     const down = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'error', status: 503 } });
-    const c = setup({
+    const c = await setup({
       EDGEFLEET_UPLOAD_OUTAGE_SECONDS: '1',
       EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1',
       EDGEFLEET_KEEP_FAILED_SECONDS: '2',
@@ -394,7 +394,7 @@ describe('uploading a job with files', () => {
   it('an S3 outage shorter than the budget: the record shows the wait, then the job SUCCEEDS', async () => {
     const proxy = await withProxy();
     const down = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'error', status: 503 } });
-    const c = setup({ EDGEFLEET_UPLOAD_OUTAGE_SECONDS: '60', EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1' });
+    const c = await setup({ EDGEFLEET_UPLOAD_OUTAGE_SECONDS: '60', EDGEFLEET_UPLOAD_MAX_ATTEMPTS: '1' });
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a' });
@@ -422,7 +422,7 @@ describe('shutdown', () => {
   it('hands an in-flight upload back on stop; the next instance finishes it', async () => {
     const proxy = await withProxy();
     const held = proxy.addRule({ match: (r) => r.method === 'PUT', action: { kind: 'hold' } });
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a' });
@@ -435,7 +435,7 @@ describe('shutdown', () => {
     expect(await pendingCount(c)).toBe(1);
     expect((await readRecord(redis, c.names, jobId))?.state).toBe('UPLOADING');
     held.remove();
-    const next = startUploader({
+    const next = await startUploader({
       EDGEFLEET_REDIS_URL: redisServer.url,
       EDGEFLEET_REDIS_PREFIX: c.names.prefix,
       EDGEFLEET_DATA_DIR: c.dataDir,
@@ -453,7 +453,7 @@ describe('shutdown', () => {
 describe('restart in the middle of an upload', () => {
   it('files uploaded before the restart (same sha256) are not sent again; a changed one is', async () => {
     const proxy = await withProxy();
-    const c = setup({ EDGEFLEET_UPLOAD_CONCURRENCY: '1' });
+    const c = await setup({ EDGEFLEET_UPLOAD_CONCURRENCY: '1' });
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a', 'output/b.txt': 'b', 'output/c.txt': 'c' });
@@ -471,7 +471,7 @@ describe('restart in the middle of an upload', () => {
     held.remove();
     // b.txt changed on disk meanwhile: its recorded sha256 no longer matches, so it is sent again.
     writeJobFiles(jobDir, { 'output/b.txt': 'b2' });
-    const next = startUploader({
+    const next = await startUploader({
       EDGEFLEET_REDIS_URL: redisServer.url,
       EDGEFLEET_REDIS_PREFIX: c.names.prefix,
       EDGEFLEET_DATA_DIR: c.dataDir,
@@ -497,7 +497,7 @@ describe('restart in the middle of an upload', () => {
 
 describe('jobs that end without files', () => {
   it('notifies a REJECTED job (device default webhook and the queue) and records the notification', async () => {
-    const c = setup({ EDGEFLEET_WEBHOOK_URL: hook.url });
+    const c = await setup({ EDGEFLEET_WEBHOOK_URL: hook.url });
     const jobId = uniqueId();
     await transitionJob(redis, c.names, {
       jobId,
@@ -534,7 +534,7 @@ describe('jobs that end without files', () => {
   });
 
   it('notifies a job dead-lettered by the executor', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     await createRunningJob(
       redis,
@@ -570,7 +570,7 @@ describe('jobs that end without files', () => {
   });
 
   it('sends a non-allowlisted webhook nowhere, notifies via the queue only, and records why', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     await transitionJob(redis, c.names, {
       jobId,
@@ -601,7 +601,7 @@ describe('jobs that end without files', () => {
 
 describe('webhook delivery', () => {
   it('retries a webhook that is down for a while: delivered exactly once, with a valid signature and one key', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     let calls = 0;
     hook.answer = ({ headers }) =>
@@ -643,7 +643,7 @@ describe('webhook delivery', () => {
   });
 
   it('records undelivered past the deadline, acks, and the sweep delivers it once when the webhook is back', async () => {
-    const c = setup({ EDGEFLEET_NOTIFY_DEADLINE_MS: '150', EDGEFLEET_SWEEP_INTERVAL_MS: '100' });
+    const c = await setup({ EDGEFLEET_NOTIFY_DEADLINE_MS: '150', EDGEFLEET_SWEEP_INTERVAL_MS: '100' });
     const jobId = uniqueId();
     let up = false;
     hook.answer = ({ headers }) => (String(headers['idempotency-key']).startsWith(jobId) && !up ? 502 : 200);
@@ -685,7 +685,7 @@ describe('webhook delivery', () => {
   });
 
   it('a webhook down longer than the delivery deadline but within the outage budget gets exactly one delivery', async () => {
-    const c = setup({
+    const c = await setup({
       EDGEFLEET_NOTIFY_DEADLINE_MS: '150',
       EDGEFLEET_SWEEP_INTERVAL_MS: '100',
       EDGEFLEET_NOTIFY_OUTAGE_SECONDS: '30',
@@ -724,7 +724,7 @@ describe('webhook delivery', () => {
   });
 
   it('after the notification outage budget the notification stays undelivered and is no longer sent', async () => {
-    const c = setup({
+    const c = await setup({
       EDGEFLEET_NOTIFY_DEADLINE_MS: '150',
       EDGEFLEET_SWEEP_INTERVAL_MS: '100',
       EDGEFLEET_NOTIFY_OUTAGE_SECONDS: '1',
@@ -760,7 +760,7 @@ describe('webhook delivery', () => {
   });
 
   it('does not follow a webhook redirect (no SSRF through a 30x) and does not retry a 4xx before the sweep', async () => {
-    const c = setup();
+    const c = await setup();
     const jobId = uniqueId();
     hook.answer = ({ headers }) => (String(headers['idempotency-key']).startsWith(jobId) ? 302 : 200);
     await transitionJob(redis, c.names, {
@@ -783,7 +783,7 @@ describe('webhook delivery', () => {
   });
 
   it('notifies RUNNING with the node name when the job asks, and not otherwise', async () => {
-    const c = setup();
+    const c = await setup();
     const asked = uniqueId();
     const quiet = uniqueId();
     await createRunningJob(
@@ -823,7 +823,7 @@ describe('webhook delivery', () => {
 
 describe('malformed results entries', () => {
   it('dead-letters each with MALFORMED_ENTRY and its reason; a job still running is failed and notified', async () => {
-    const c = setup();
+    const c = await setup();
     const victim = uniqueId();
     await createRunningJob(redis, c.names, victim, jobMessage(victim, { notify: { webhook: hook.url } }));
     const good = resultsEntry('x-1', { jobDir: join(c.dataDir, 'jobs', 'x-1') });
@@ -879,7 +879,7 @@ describe('malformed results entries', () => {
 
 describe('retention', () => {
   it('keeps the job folder for EDGEFLEET_KEEP_JOB_DIR_SECONDS, then the sweep deletes it', async () => {
-    const c = setup({ EDGEFLEET_KEEP_JOB_DIR_SECONDS: '1', EDGEFLEET_SWEEP_INTERVAL_MS: '100' });
+    const c = await setup({ EDGEFLEET_KEEP_JOB_DIR_SECONDS: '1', EDGEFLEET_SWEEP_INTERVAL_MS: '100' });
     const jobId = uniqueId();
     const jobDir = join(c.dataDir, 'jobs', jobId);
     writeJobFiles(jobDir, { 'output/a.txt': 'a' });

@@ -45,7 +45,7 @@ export class S3Writer {
     t: FileTarget,
     signal: AbortSignal,
   ): Promise<WriteResult<{ size: number; sha256: string }>> {
-    return this.withRetries(`s3://${t.bucket}/${t.key}`, signal, async () => {
+    return this.asResult(`s3://${t.bucket}/${t.key}`, signal, async () => {
       const r = await this.streamOnce(t, signal);
       this.o.metrics?.uploadedBytes.inc({ kind: 'file' }, r.size);
       return r;
@@ -59,7 +59,7 @@ export class S3Writer {
     body: string,
     signal: AbortSignal,
   ): Promise<WriteResult<object>> {
-    return this.withRetries(`s3://${bucket}/${key}`, signal, async () => {
+    return this.asResult(`s3://${bucket}/${key}`, signal, async () => {
       await this.o.client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
         { abortSignal: signal },
@@ -69,7 +69,8 @@ export class S3Writer {
     });
   }
 
-  private async withRetries<T extends object>(
+  /** One try (the SDK retries each request below it): a failure comes back classified, never thrown. */
+  private async asResult<T extends object>(
     what: string,
     signal: AbortSignal,
     fn: () => Promise<T>,
