@@ -1,5 +1,7 @@
 // createGossipNode in-process: two nodes from the command-line parser, a real Redis given to both
 // (and so never closed by them), joined over loopback and stopped through the handle.
+
+import type { MembersBody } from '@edgefleet/contracts';
 import { eventually, freePort, logSink, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,9 +32,6 @@ const configFor = async (name: string, ip: string, members: string[] = []) =>
     { EDGEFLEET_HTTP_HOST: '127.0.0.1', EDGEFLEET_REDIS_URL: redis.url },
   );
 
-interface MembersBody {
-  members: { name: string; state: string }[];
-}
 const membersOf = async (port: number) =>
   ((await (await fetch(`http://127.0.0.1:${port}/v1/members`)).json()) as MembersBody).members;
 
