@@ -7,6 +7,7 @@ export * from './job-state.js';
 export * from './json-schema.js';
 export * from './log-tail.js';
 export * from './manifest.js';
+export * from './members-api.js';
 export * from './names.js';
 export * from './node-meta.js';
 export * from './notification.js';

@@ -1,7 +1,7 @@
 // Settings of the gossip-membership service. Every setting is an EDGEFLEET_* variable (README table);
 // the operator-facing ones are also command-line flags compatible with the legacy Go `cluster`
 // program (`-members=…`, `--port 4001`, see flags.ts). A flag wins over its variable. Nothing here
-// runs at import time: main.ts calls loadConfig(process.env, process.argv.slice(2)).
+// runs at import time: main.ts calls parseGossipConfig(process.argv.slice(2), process.env).
 import { isIP } from 'node:net';
 import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@edgefleet/service-kit';
 import { z } from 'zod';
@@ -194,6 +194,8 @@ export const ConfigSchema = z.object({
   leaveTimeoutMs: env.int(0, 60_000).default(3_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+/** The gossip node's settings (createGossipNode's config). */
+export type GossipConfig = Config;
 type ConfigKey = keyof Config;
 
 /** Flag name → config key; the flag's variable is envName(key). */
@@ -415,3 +417,11 @@ export function loadConfig(
   }
   return config;
 }
+
+/**
+ * The config from a command line (argv without node and the script) and an environment, for any
+ * program that builds a node (main.ts, a process hosting several services). Pure: throws ConfigError
+ * or HelpRequested, never exits.
+ */
+export const parseGossipConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): GossipConfig =>
+  loadConfig(env, argv);

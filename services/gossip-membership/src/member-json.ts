@@ -1,10 +1,11 @@
 // The /v1 member object (the same shape GET /v1/members returns), shared by the dashboard's live
-// stream so a snapshot and an update describe a member identically.
-import { decodeNodeMeta } from '@edgefleet/contracts';
+// stream so a snapshot and an update describe a member identically. The shape is contracts'
+// MemberJson / MembersBody (members-api.ts), which the CLI reads too.
+import { decodeNodeMeta, type MemberJson, type MembersBody } from '@edgefleet/contracts';
 import type { MemberInfo, MembershipView } from './membership-view.js';
 
 /** Meta as the API shows it: our JSON decoded, anything else as text (Go nodes) or base64 if not UTF-8. */
-export function metaJson(meta: Uint8Array | null): { meta: unknown; metaRaw?: string } {
+export function metaJson(meta: Uint8Array | null): Pick<MemberJson, 'meta' | 'metaRaw'> {
   if (!meta || meta.length === 0) return { meta: null };
   const decoded = decodeNodeMeta(meta);
   if (decoded) return { meta: decoded };
@@ -13,23 +14,6 @@ export function metaJson(meta: Uint8Array | null): { meta: unknown; metaRaw?: st
   } catch {
     return { meta: null, metaRaw: `base64:${Buffer.from(meta).toString('base64')}` };
   }
-}
-
-export interface MemberJson {
-  name: string;
-  ip: string;
-  port: number;
-  state: MemberInfo['state'];
-  incarnation: number;
-  meta: unknown;
-  metaRaw?: string;
-  /** ISO time of the last state change. */
-  lastChange: string;
-  self: boolean;
-  /** Reaped from the member table, shown from the departed record (lastChange = when declared). */
-  gone?: true;
-  /** Who declared it dead (itself for a leave), when known. */
-  declaredBy?: string;
 }
 
 export function memberJson(m: MemberInfo, selfName: string): MemberJson {
@@ -45,13 +29,6 @@ export function memberJson(m: MemberInfo, selfName: string): MemberJson {
     ...(m.gone ? { gone: true as const } : {}),
     ...(m.declaredBy !== undefined ? { declaredBy: m.declaredBy } : {}),
   };
-}
-
-/** The body of GET /v1/members. */
-export interface MembersBody {
-  self: string;
-  health: number;
-  members: MemberJson[];
 }
 
 /** The body of GET /v1/members; `states` keeps only members in those states. */

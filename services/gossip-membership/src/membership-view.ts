@@ -1,8 +1,9 @@
 // What the HTTP API needs from the running membership node: a read-only view of the member list and
 // the two actions an operator can take. The runtime driver implements it over the protocol engine;
 // tests implement it with plain objects.
+import type { MemberState } from '@edgefleet/contracts';
 
-export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+export type { MemberState };
 
 export interface MemberInfo {
   name: string;

@@ -1,4 +1,5 @@
 // `edgefleet members`: the cluster as a table, from any node's membership API.
+import type { MemberJson, NodeMeta } from '@edgefleet/contracts';
 import { call, type Endpoints } from '../api.js';
 
 export interface MemberRow {
@@ -16,8 +17,8 @@ export interface MemberRow {
   declaredBy: string;
 }
 
-type Hw = { gpuPct?: number; tempC?: number; power?: string; ramMiB?: number; ramTotalMiB?: number };
-type Labels = { l4t?: string; gpu?: string; board?: string };
+type Hw = NonNullable<NodeMeta['hw']>;
+type Labels = NodeMeta['labels'];
 
 /** The device column: what the node is. Absent facts are left out. */
 export function deviceText(labels: Labels | undefined): string {
@@ -40,20 +41,8 @@ export function hwText(hw: Hw | undefined): string {
   return parts.length > 0 ? parts.join(' ') : '-';
 }
 
-interface V1Member {
-  name?: string;
-  Name?: string;
-  state?: string;
-  addr?: string;
-  address?: string;
-  ip?: string;
-  port?: number;
-  meta?: { role?: string; load?: { running?: number; queued?: number }; labels?: Labels; hw?: Hw } | null;
-  lastChange?: number | string;
-  /** Reaped from the member table, listed from the node's departed record. */
-  gone?: boolean;
-  declaredBy?: string;
-}
+/** A member of GET /v1/members (contracts' MemberJson), with the keys older nodes wrote instead. */
+type V1Member = Partial<MemberJson> & { Name?: string; addr?: string; address?: string };
 
 /**
  * The members the node's protocol table holds; with `all`, also the departed nodes it still

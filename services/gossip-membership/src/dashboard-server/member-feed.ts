@@ -8,7 +8,8 @@
 // Comparisons run only while at least one client is connected; they touch no socket (an in-memory
 // list of at most a few hundred members).
 
-import { type MemberJson, type MembersBody, membersBody } from '../member-json.js';
+import type { MemberJson, MembersBody } from '@edgefleet/contracts';
+import { membersBody } from '../member-json.js';
 import type { MembershipView } from '../membership-view.js';
 
 /** Something that calls its listeners when the member table changes (payload ignored). */
