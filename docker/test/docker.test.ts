@@ -336,7 +336,7 @@ describe('compose files (docker-compose config)', () => {
   it('compose.yaml: images pulled only when missing, L4T-specific executor tag, OOM priorities', () => {
     // docker-compose 1.29 validates pull_policy but leaves it out of `config`: read the file itself.
     const text = readFileSync(BASE, 'utf8');
-    expect(text.match(/^ {4}pull_policy: if_not_present$/gm)).toHaveLength(5);
+    expect(text.match(/^ {4}pull_policy: if_not_present$/gm)).toHaveLength(6);
     for (const name of SERVICE_NAMES)
       expect(base.services[name]?.image, name).toMatch(/^registry\.example\.com\/edgefleet\//);
     expect(base.services['job-executor']?.image).toMatch(/:latest-l4t-r36\.4$/);
@@ -345,6 +345,35 @@ describe('compose files (docker-compose config)', () => {
     expect(oom('redis')).toBeLessThan(oom('gossip-membership') ?? 0);
     expect(oom('gossip-membership')).toBeLessThan(0);
     expect(oom('job-executor')).toBeGreaterThan(0);
+  });
+
+  it("compose.yaml: the single-process node is its own profile, the executor's image running `edgefleet node` with the executor's rights", () => {
+    const node = base.services['edgefleet-node'] as ComposeService & {
+      profiles?: string[];
+      entrypoint?: string[];
+      cap_add?: string[];
+      runtime?: string;
+    };
+    const executor = base.services['job-executor'] as ComposeService & { cap_add?: string[] };
+    expect(node.profiles).toEqual(['single']);
+    // Only in its profile: the four services have none, so plain `up` never starts both.
+    for (const name of SERVICE_NAMES)
+      expect((base.services[name] as { profiles?: string[] }).profiles, name).toBeUndefined();
+    expect(node.image).toBe(executor.image);
+    expect(node.entrypoint?.slice(-2)).toEqual(['/opt/edgefleet-cli/dist/main.js', 'node']);
+    expect(node.user).toBe(executor.user);
+    expect(node.cap_drop).toEqual(['ALL']);
+    expect([...(node.cap_add ?? [])].sort()).toEqual([...(executor.cap_add ?? [])].sort());
+    expect(node.network_mode).toBe('host');
+    expect(secretNames(node)).toEqual(['api_token', 'redis_password']);
+    expect(node.environment?.EDGEFLEET_REDIS_PASSWORD_FILE).toBe('/run/secrets/redis_password');
+    // Each service on the port and address it has in the four-container node.
+    expect(node.environment?.EDGEFLEET_HTTP_HOST).toBe('127.0.0.1');
+    expect(node.environment?.EDGEFLEET_RECEIVER__PORT).toBe('4100');
+    expect(node.environment?.EDGEFLEET_GOSSIP__PORT).toBe('4001');
+    expect(node.environment?.EDGEFLEET_GOSSIP__HTTP_HOST).toBe('0.0.0.0');
+    for (const target of ['/var/lib/edgefleet', '/var/lib/edgefleet/jobs', '/run/edgefleet-redis'])
+      expect(mountTargets(node)).toContain(target);
   });
 
   it('compose.yaml: Redis leaves room for an AOF rewrite (mem_limit >= 2 x maxmemory + 16 MB)', () => {
