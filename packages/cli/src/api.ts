@@ -1,5 +1,6 @@
 // HTTP calls to a node's job API (job-receiver, :4100) and membership API (gossip-membership, :4001).
 // Every failure becomes one CliError line: unreachable node, not found, refused.
+import type { ErrorResponse } from '@edgefleet/contracts';
 import { CliError, EXIT } from './errors.js';
 
 export interface Endpoints {
@@ -40,7 +41,7 @@ export async function call<T>(
     body = text;
   }
   if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } })?.error;
+    const err = (body as Partial<ErrorResponse> | undefined)?.error;
     const msg = err ? `${err.code}: ${err.message}` : `HTTP ${res.status}`;
     throw new CliError(
       msg,

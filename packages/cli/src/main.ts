@@ -189,7 +189,7 @@ const COMMANDS: Record<string, Command> = {
             id: j.jobId,
             state: j.state,
             reason: j.reason ?? '',
-            updated: new Date(j.updatedAt).toISOString(),
+            updated: new Date(j.updatedAt ?? j.createdAt).toISOString(),
           })),
           ['id', 'state', 'reason', 'updated'],
         ),

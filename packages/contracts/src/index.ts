@@ -1,6 +1,7 @@
 export * from './data-folder.js';
 export * from './departed-members.js';
 export * from './drain.js';
+export * from './job-api.js';
 export * from './job-message.js';
 export * from './job-record.js';
 export * from './job-state.js';

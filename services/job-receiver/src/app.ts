@@ -1,6 +1,20 @@
 // The HTTP surface of job-receiver: health, readiness and metrics (service-kit), the OpenAPI document
 // and the node's job API under /v1 (the same schema and the same path into the stream as SQS).
-import { isTerminal, JobId, type JobState, LOG_TAIL_MAXLEN } from '@edgefleet/contracts';
+import {
+  type ErrorResponse,
+  isTerminal,
+  JobCancelBody,
+  JobId,
+  type JobList,
+  JobListQuery,
+  JobLogsQuery,
+  type JobState,
+  type JobSubmitResponse,
+  LOG_TAIL_MAXLEN,
+  type LogFollowChunk,
+  type LogFollowEnd,
+  type LogTailResponse,
+} from '@edgefleet/contracts';
 import {
   createHttpApp,
   errorBody,
@@ -18,7 +32,6 @@ import { SERVICE } from './config.js';
 import { decodeCursor, encodeCursor } from './core/cursor.js';
 import { SIGNATURE_HEADER } from './core/signature.js';
 import { sseComment, sseEvent } from './core/sse.js';
-import { CancelBody, ListQuery, LogsQuery } from './http-schemas.js';
 import type { IntakeOutcome, JobIntake } from './job-intake.js';
 import { renderOpenApi } from './openapi.js';
 
@@ -44,7 +57,10 @@ export interface AppDeps {
 }
 
 /** The status code and body for an intake outcome. */
-export function outcomeResponse(o: IntakeOutcome): { status: number; body: unknown } {
+export function outcomeResponse(o: IntakeOutcome): {
+  status: number;
+  body: JobSubmitResponse | ErrorResponse;
+} {
   switch (o.kind) {
     case 'queued':
       return { status: 202, body: { jobId: o.jobId, outcome: 'queued', state: 'QUEUED' } };
@@ -174,7 +190,7 @@ function jobRoutes(
   v1.get(
     '/jobs',
     guarded(async (req, reply) => {
-      const q = ListQuery.safeParse(req.query);
+      const q = JobListQuery.safeParse(req.query);
       if (!q.success) return reply.status(400).send(errorBody('BAD_REQUEST', issuesText(q.error)));
       const after = q.data.cursor !== undefined ? decodeCursor(q.data.cursor) : undefined;
       if (after === null)
@@ -184,7 +200,10 @@ function jobRoutes(
         ...(q.data.state ? { state: q.data.state } : {}),
         ...(after ? { after } : {}),
       });
-      return { jobs: page.jobs, ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}) };
+      return {
+        jobs: page.jobs,
+        ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}),
+      } satisfies JobList;
     }),
   );
 
@@ -216,7 +235,7 @@ function jobRoutes(
         } catch (e) {
           return reply.status(400).send(errorBody('INVALID_JSON', (e as Error).message));
         }
-        const body = CancelBody.safeParse(json);
+        const body = JobCancelBody.safeParse(json);
         if (!body.success) return reply.status(400).send(errorBody('BAD_REQUEST', issuesText(body.error)));
         reason = body.data.reason;
       }
@@ -230,7 +249,7 @@ function jobRoutes(
   async function getLogs(req: FastifyRequest, reply: FastifyReply) {
     const id = jobIdParam(req, reply);
     if (!id) return reply;
-    const q = LogsQuery.safeParse(req.query);
+    const q = JobLogsQuery.safeParse(req.query);
     if (!q.success) return reply.status(400).send(errorBody('BAD_REQUEST', issuesText(q.error)));
     const state = await store.state(id);
     if (!state) return reply.status(404).send(errorBody('JOB_NOT_FOUND', `no job ${id} on this node`));
@@ -239,7 +258,7 @@ function jobRoutes(
     const follow = q.data.follow === '1' || q.data.follow === 'true';
     if (!follow) {
       const chunks = await tail.read(id, after, LOG_TAIL_MAXLEN * 2);
-      return { jobId: id, state, chunks };
+      return { jobId: id, state, chunks } satisfies LogTailResponse;
     }
     return followLogs(req, reply, id, after);
   }
@@ -263,7 +282,7 @@ function jobRoutes(
     const flush = async (): Promise<number> => {
       const chunks = await tail.read(id, last, 500);
       for (const c of chunks) {
-        res.write(sseEvent('chunk', { stream: c.stream, data: c.data }, c.id));
+        res.write(sseEvent('chunk', { stream: c.stream, data: c.data } satisfies LogFollowChunk, c.id));
         last = c.id;
       }
       if (chunks.length) lastWrite = Date.now();
@@ -276,7 +295,7 @@ function jobRoutes(
         while ((await flush()) === 500 && !ac.signal.aborted) {}
         if (state === null || isTerminal(state)) {
           while ((await flush()) > 0 && !ac.signal.aborted) {}
-          res.write(sseEvent('end', { state }));
+          res.write(sseEvent('end', { state } satisfies LogFollowEnd));
           break;
         }
         if (Date.now() - lastWrite >= keepAliveMs) {
@@ -287,7 +306,7 @@ function jobRoutes(
       }
     } catch (err) {
       log.warn({ err: errorFields(err), jobId: id }, 'log follow failed');
-      res.write(sseEvent('error', { code: 'UNAVAILABLE', message: 'redis is unreachable' }));
+      res.write(sseEvent('error', errorBody('UNAVAILABLE', 'redis is unreachable').error));
     } finally {
       followers.delete(ac);
       res.end();

@@ -1,18 +1,18 @@
-// The job API's OpenAPI 3.1 description, generated from the zod schemas (http-schemas.ts, contracts).
+// The job API's OpenAPI 3.1 description, generated from the zod schemas (contracts' job-api.ts).
 // Served at GET /openapi.json and committed as ../openapi.json; a test fails when they differ
 // (regenerate with `pnpm --filter @edgefleet/job-receiver gen:openapi`).
-import { z } from 'zod';
 import {
-  CancelBody,
   ErrorResponse,
+  JobCancelBody,
   JobList,
-  JobRecordResponse,
-  ListQuery,
-  LogsQuery,
+  JobListQuery,
+  JobLogsQuery,
+  JobRecord,
+  JobSubmitBody,
+  JobSubmitResponse,
   LogTailResponse,
-  SubmitBody,
-  SubmitResponse,
-} from './http-schemas.js';
+} from '@edgefleet/contracts';
+import { z } from 'zod';
 
 type Json = Record<string, unknown>;
 
@@ -71,12 +71,12 @@ export function buildOpenApi(version: string): Json {
           parameters: [
             { name: 'x-edgefleet-signature', in: 'header', required: false, schema: { type: 'string' } },
           ],
-          requestBody: { required: true, content: json(SubmitBody, 'input') },
+          requestBody: { required: true, content: json(JobSubmitBody, 'input') },
           responses: {
-            '202': { description: 'Queued (durable in the device stream)', content: json(SubmitResponse) },
+            '202': { description: 'Queued (durable in the device stream)', content: json(JobSubmitResponse) },
             '200': {
               description: 'Known already (duplicate), or a cancel message handled',
-              content: json(SubmitResponse),
+              content: json(JobSubmitResponse),
             },
             '400': error('Not JSON, or no usable jobId (nothing recorded)'),
             '401': unauthorized,
@@ -87,14 +87,14 @@ export function buildOpenApi(version: string): Json {
             '415': error('Content-Type is not application/json'),
             '422': {
               description: 'Rejected: the record is REJECTED with this reason and the server is notified',
-              content: json(SubmitResponse),
+              content: json(JobSubmitResponse),
             },
             '503': unavailable,
           },
         },
         get: {
           summary: 'Recent jobs, newest first',
-          parameters: queryParams(ListQuery),
+          parameters: queryParams(JobListQuery),
           responses: {
             '200': {
               description: 'A page of jobs; pass nextCursor as cursor for the next',
@@ -111,7 +111,7 @@ export function buildOpenApi(version: string): Json {
           summary: 'A job record with its full history',
           parameters: [idParam],
           responses: {
-            '200': { description: 'The record', content: json(JobRecordResponse) },
+            '200': { description: 'The record', content: json(JobRecord) },
             '400': error('Bad job id'),
             '401': unauthorized,
             '404': error('No such job'),
@@ -126,13 +126,13 @@ export function buildOpenApi(version: string): Json {
             'Queued: CANCELED now. Running: cancelRequested is set and the executor is told. Unknown: a ' +
             'CANCELED record is left so the job never runs when it arrives. Terminal: nothing changes (409).',
           parameters: [idParam],
-          requestBody: { required: false, content: json(CancelBody, 'input') },
+          requestBody: { required: false, content: json(JobCancelBody, 'input') },
           responses: {
-            '200': { description: 'Canceled', content: json(SubmitResponse) },
-            '202': { description: 'Cancel requested from the executor', content: json(SubmitResponse) },
+            '200': { description: 'Canceled', content: json(JobSubmitResponse) },
+            '202': { description: 'Cancel requested from the executor', content: json(JobSubmitResponse) },
             '400': error('Bad job id or body'),
             '401': unauthorized,
-            '409': { description: 'Already terminal', content: json(SubmitResponse) },
+            '409': { description: 'Already terminal', content: json(JobSubmitResponse) },
             '503': unavailable,
           },
         },
@@ -144,7 +144,7 @@ export function buildOpenApi(version: string): Json {
             'Without follow: the current tail as JSON. With follow=1: server-sent events, `chunk` events ' +
             '(id = tail entry id, data = {stream, data}) until the job is terminal, then one `end` event ' +
             '(data = {state}). Resume with Last-Event-ID or ?after=.',
-          parameters: [idParam, ...queryParams(LogsQuery)],
+          parameters: [idParam, ...queryParams(JobLogsQuery)],
           responses: {
             '200': {
               description: 'The tail (JSON) or an event stream (follow)',

@@ -2,10 +2,12 @@
 // the SQS poller alone, and stream readers.
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  type ErrorResponse,
   fieldsToRecord,
   type JobMessageInput,
   type JobRecord,
   type JobState,
+  type JobSubmitResponse,
   JobsEntry,
   type ReasonCode,
   type RedisNames,
@@ -76,9 +78,7 @@ export interface Receiver {
 }
 
 /** The job API's answer to a submit: an outcome, or an error. */
-export type SubmitAnswer = { jobId: string; outcome: string; state: JobState | null } & {
-  error?: { code: string; message: string };
-};
+export type SubmitAnswer = JobSubmitResponse & Partial<Pick<ErrorResponse, 'error'>>;
 
 export const DEFAULT_POLICY: IntakePolicy = {
   allowedBuckets: [BUCKET],

@@ -1,7 +1,15 @@
 // The node's job API (app.inject against a real Redis): submit, get, list, cancel, logs, the token,
 // and malformed requests.
 import { readFileSync } from 'node:fs';
-import { type JobRecord, logChunkFields, splitLogText } from '@edgefleet/contracts';
+import {
+  ErrorResponse,
+  JobList,
+  JobRecord,
+  JobSubmitResponse,
+  LogTailResponse,
+  logChunkFields,
+  splitLogText,
+} from '@edgefleet/contracts';
 import { transitionJob } from '@edgefleet/service-kit';
 import { eventually, logSink, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
@@ -63,7 +71,7 @@ describe('job API', () => {
     const id = unique('h');
     const r1 = await post(app, '/v1/jobs', jobMessage(id));
     expect(r1.statusCode).toBe(202);
-    expect(r1.json()).toEqual({ jobId: id, outcome: 'queued', state: 'QUEUED' });
+    expect(JobSubmitResponse.parse(r1.json())).toEqual({ jobId: id, outcome: 'queued', state: 'QUEUED' });
     const r2 = await post(app, '/v1/jobs', jobMessage(id));
     expect(r2.statusCode).toBe(200);
     expect(r2.json()).toMatchObject({ outcome: 'duplicate', state: 'QUEUED' });
@@ -86,13 +94,15 @@ describe('job API', () => {
     });
     const r = await app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
     expect(r.statusCode).toBe(200);
-    const rec = r.json() as JobRecord;
+    const rec: JobRecord = JobRecord.parse(r.json());
     expect(rec).toMatchObject({ jobId: id, state: 'DOWNLOADING', attempt: 1, message: { jobId: id } });
     expect(rec.history.map((h) => [h.state, h.by])).toEqual([
       ['QUEUED', 'job-receiver'],
       ['DOWNLOADING', 'job-executor'],
     ]);
-    expect((await app.inject({ method: 'GET', url: '/v1/jobs/nope-404' })).statusCode).toBe(404);
+    const missing = await app.inject({ method: 'GET', url: '/v1/jobs/nope-404' });
+    expect(missing.statusCode).toBe(404);
+    expect(ErrorResponse.parse(missing.json()).error.code).toBe('JOB_NOT_FOUND');
     await close();
   });
 
@@ -113,7 +123,8 @@ describe('job API', () => {
         url: `/v1/jobs?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
       });
       expect(r.statusCode).toBe(200);
-      const body = r.json() as { jobs: { jobId: string }[]; nextCursor?: string };
+      // The answer is the contract's shape (packages/contracts/src/job-api.ts).
+      const body = JobList.parse(r.json());
       expect(body.jobs.length).toBeLessThanOrEqual(3);
       seen.push(...body.jobs.map((j) => j.jobId));
       cursor = body.nextCursor;
@@ -174,7 +185,7 @@ describe('job API', () => {
     await redis.xadd(key, '*', 'stream', 'bogus', 'data', 'skipped');
     const now = await app.inject({ method: 'GET', url: `/v1/jobs/${id}/logs` });
     expect(now.statusCode).toBe(200);
-    expect(now.json()).toMatchObject({
+    expect(LogTailResponse.parse(now.json())).toMatchObject({
       jobId: id,
       state: 'QUEUED',
       chunks: [{ stream: 'stdout', data: 'hello\n' }],

@@ -1,29 +1,30 @@
 // Job commands over the node's job API: list, show, logs (optionally followed), cancel, and waiting
 // for a job to end.
-import { isTerminal, type JobRecord } from '@edgefleet/contracts';
+import {
+  isTerminal,
+  type JobList,
+  type JobRecord,
+  type JobSubmitResponse,
+  type JobSummary,
+  type LogFollowChunk,
+  type LogTailResponse,
+} from '@edgefleet/contracts';
 import { call, type Endpoints } from '../api.js';
 
 /** Every job API route needs the token when the node has one (records can hold job env values). */
 const auth = (ep: Endpoints) => (ep.token ? { token: ep.token } : {});
 
-/** The API may answer `{ job: record }` or the record itself. */
-const unwrapJob = (body: unknown): JobRecord => ((body as { job?: JobRecord }).job ?? body) as JobRecord;
-
 export async function getJob(ep: Endpoints, id: string): Promise<JobRecord> {
-  return unwrapJob(await call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}`, auth(ep)));
+  return call<JobRecord>(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}`, auth(ep));
 }
 
-export async function listJobs(ep: Endpoints, state?: string, limit = 50): Promise<JobRecord[]> {
+export async function listJobs(ep: Endpoints, state?: string, limit = 50): Promise<JobSummary[]> {
   const q = new URLSearchParams({ limit: String(limit), ...(state ? { state } : {}) });
-  const body = await call<{ jobs?: JobRecord[]; items?: JobRecord[] } | JobRecord[]>(
-    ep.jobApi,
-    `v1/jobs?${q}`,
-  );
-  return Array.isArray(body) ? body : (body.jobs ?? body.items ?? []);
+  return (await call<JobList>(ep.jobApi, `v1/jobs?${q}`, auth(ep))).jobs;
 }
 
-export async function cancelJob(ep: Endpoints, id: string): Promise<unknown> {
-  return call(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}/cancel`, {
+export async function cancelJob(ep: Endpoints, id: string): Promise<JobSubmitResponse> {
+  return call<JobSubmitResponse>(ep.jobApi, `v1/jobs/${encodeURIComponent(id)}/cancel`, {
     method: 'POST',
     body: '{}',
     ...auth(ep),
@@ -54,9 +55,7 @@ export async function streamLogs(
   }
   const type = res.headers.get('content-type') ?? '';
   if (!type.includes('text/event-stream')) {
-    const body = (await res.json()) as { chunks?: { data: string }[] } | { data: string }[];
-    const chunks = Array.isArray(body) ? body : (body.chunks ?? []);
-    for (const c of chunks) write(c.data);
+    for (const c of ((await res.json()) as LogTailResponse).chunks) write(c.data);
     return;
   }
   const decoder = new TextDecoder();
@@ -74,7 +73,7 @@ export async function streamLogs(
         .join('\n');
       if (data) {
         try {
-          const parsed = JSON.parse(data) as { data?: string };
+          const parsed = JSON.parse(data) as Partial<LogFollowChunk>;
           if (typeof parsed.data === 'string') write(parsed.data);
         } catch {
           write(`${data}\n`);

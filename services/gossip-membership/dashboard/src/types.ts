@@ -1,8 +1,9 @@
 // The JSON this page reads: GET /v1/members (and the /v1/members/events stream) of the node serving
 // it, and the job API's list and record (proxied under /v1/jobs). Node meta and job states come from
-// the contracts package (types only: nothing of it is bundled).
-import type { JobState, NodeMeta } from '@edgefleet/contracts';
+// the contracts package, the job API's shapes included (types only: nothing of it is bundled).
+import type { ErrorResponse, JobRecord, JobState, NodeMeta } from '@edgefleet/contracts';
 
+export type { JobList, JobSummary } from '@edgefleet/contracts';
 export type { JobState, NodeMeta };
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -32,33 +33,10 @@ export interface MembersBody {
   members: Member[];
 }
 
-export interface JobSummary {
-  jobId: string;
-  state: JobState;
-  /** ms since the epoch. */
-  createdAt: number;
-  updatedAt?: number;
-  reason?: string;
-  source?: string;
-  cancelRequested: boolean;
-}
-
-export interface JobList {
-  jobs: JobSummary[];
-  nextCursor?: string;
-}
-
 /** The fields of a job record this page shows. */
-export interface JobRecordView {
-  jobId: string;
-  state: JobState;
-  resultUri?: string;
-  exitCode?: number | null;
-}
+export type JobRecordView = Pick<JobRecord, 'jobId' | 'state' | 'resultUri' | 'exitCode'>;
 
-export interface ApiError {
-  error: { code: string; message: string };
-}
+export type ApiError = ErrorResponse;
 
 export const TERMINAL: ReadonlySet<string> = new Set([
   'SUCCEEDED',

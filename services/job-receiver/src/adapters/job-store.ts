@@ -18,6 +18,7 @@ import {
   type JobMessage,
   type JobRecord,
   type JobState,
+  type JobSummary,
   type JobsEntry,
   type ReasonCode,
   type RedisNames,
@@ -73,16 +74,6 @@ export class StoreError extends Error {
     super(message);
     this.name = 'StoreError';
   }
-}
-
-export interface JobSummary {
-  jobId: string;
-  state: JobState;
-  createdAt: number;
-  updatedAt?: number;
-  reason?: string;
-  source?: string;
-  cancelRequested: boolean;
 }
 
 const RUNNING_STATES = ['DOWNLOADING', 'INSTALLING', 'RUNNING', 'UPLOADING'] as const;

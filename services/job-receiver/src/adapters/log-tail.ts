@@ -1,12 +1,7 @@
 // Reads a job's live output tail (contracts' log-tail.ts: a capped Redis stream of LogChunk entries
 // written by the executor at `logTailKey(jobId)`).
-import { decodeLogChunk, type LogChunk, type RedisNames } from '@edgefleet/contracts';
+import { decodeLogChunk, type LogTailChunk, type RedisNames } from '@edgefleet/contracts';
 import type { Redis } from 'ioredis';
-
-export interface TailChunk extends LogChunk {
-  /** The stream entry id: resume after it (SSE `Last-Event-ID`). */
-  id: string;
-}
 
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 export const isEntryId = (id: string): boolean => ENTRY_ID.test(id);
@@ -18,13 +13,13 @@ export class LogTailReader {
   ) {}
 
   /** Up to `count` chunks after entry id `after` (from the start when absent). Malformed entries are skipped. */
-  async read(jobId: string, after: string | undefined, count: number): Promise<TailChunk[]> {
+  async read(jobId: string, after: string | undefined, count: number): Promise<LogTailChunk[]> {
     const start = after && isEntryId(after) ? `(${after}` : '-';
     const entries = (await this.redis.xrange(this.names.logTailKey(jobId), start, '+', 'COUNT', count)) as [
       string,
       string[],
     ][];
-    const out: TailChunk[] = [];
+    const out: LogTailChunk[] = [];
     for (const [id, fields] of entries) {
       const chunk = decodeLogChunk(fields);
       if (chunk) out.push({ id, ...chunk });
