@@ -3,9 +3,11 @@
 // built processes), compared in the same run with the naive flow of the original worker (naive-worker.ts)
 // against the same emulator.
 //   pnpm --filter @edgefleet/cli bench:pipeline [--sequential 50] [--burst 150] [--naive-sequential 5]
-//     [--naive-burst 8] [--baseline <commit> [--baseline-rounds 100]] [--keep-log]
-// (or EDGEFLEET_BENCH_SEQUENTIAL, _BURST, _NAIVE_SEQUENTIAL, _NAIVE_BURST, _BASELINE, _BASELINE_ROUNDS,
-// _KEEP_LOG=1). With a baseline, a second local node runs that commit's code (baseline-tree.ts builds it)
+//     [--naive-burst 8] [--single-process-rounds 50] [--baseline <commit> [--baseline-rounds 100]] [--keep-log]
+// (or EDGEFLEET_BENCH_SEQUENTIAL, _BURST, _NAIVE_SEQUENTIAL, _NAIVE_BURST, _SINGLE_PROCESS_ROUNDS,
+// _BASELINE, _BASELINE_ROUNDS, _KEEP_LOG=1). A single-process node of this code (`edgefleet local
+// --single-process`) runs next to the four-process one and the same warm job alternates between the two
+// (0 rounds: none). With a baseline, a second local node runs that commit's code (baseline-tree.ts builds it)
 // and warm jobs alternate between the two nodes, one job in flight at a time, so that the machine's load
 // weighs on both alike; the section then compares their warm-job overhead. Exit code 1 when a job is lost
 // (no notification by its deadline), ends other than SUCCEEDED or misses its output in S3.
@@ -68,6 +70,17 @@ const BASELINE = (() => {
   return ref === undefined || ref === '' ? undefined : ref;
 })();
 const BASELINE_ROUNDS = knob('baseline-rounds', 'EDGEFLEET_BENCH_BASELINE_ROUNDS', 100);
+/** Rounds of the comparison with a single-process node of this code (0: none). */
+const SINGLE_PROCESS_ROUNDS = (() => {
+  const i = argv.indexOf('--single-process-rounds');
+  const raw = i >= 0 ? argv[i + 1] : process.env.EDGEFLEET_BENCH_SINGLE_PROCESS_ROUNDS;
+  const n = raw === undefined || raw === '' ? 50 : Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(
+      '--single-process-rounds / EDGEFLEET_BENCH_SINGLE_PROCESS_ROUNDS: expected an integer ≥ 0',
+    );
+  return n;
+})();
 /** Longest wait for one job's notification when it is alone in flight (the naive flow takes ~5–10 s). */
 const PER_JOB_DEADLINE_MS = 90_000;
 /** Keep local mode's log after a successful run too (it is always kept after a failure). */
@@ -212,7 +225,7 @@ const baselineTree: BaselineTree | undefined = BASELINE
   ? prepareBaselineTree(join(import.meta.dirname, '../../..'), BASELINE, say)
   : undefined;
 ensureSystemUser(JOB_USER, say);
-if (baselineTree) ensureSystemUser(BASELINE_JOB_USER, say);
+if (baselineTree || SINGLE_PROCESS_ROUNDS) ensureSystemUser(BASELINE_JOB_USER, say);
 const work = mkdtempSync(join(tmpdir(), 'edgefleet-bench-pipeline-'));
 // Job code runs as an unprivileged user that must reach the data folder below this one.
 chmodSync(work, 0o755);
@@ -443,67 +456,78 @@ try {
     2_000,
   );
 
-  // --- baseline: the same warm job on this code and on an earlier commit's, interleaved -------------
-  let comparison: { current: FlowSummary; baseline: FlowSummary; load: [number, number] } | undefined;
-  if (baselineTree) {
-    const short = baselineTree.commit.slice(0, 12);
-    // That commit's own launcher (its dist/local/node-process.js starts its own packages/cli/dist/main.js).
-    const baselineModule = (await import(
-      join(baselineTree.dir, 'packages/cli/dist/local/node-process.js')
-    )) as { startLocalNodeProcess: typeof startLocalNodeProcess };
-    const baselineEmulatorPort = await freePort();
-    const baselineData = join(work, 'baseline-data');
-    mkdirSync(baselineData);
-    say(`starting a local node of ${short} (log: ${logFile})`);
-    const baselineNode = await baselineModule.startLocalNodeProcess({
-      dataDir: baselineData,
-      nodeName: 'bench-baseline',
+  // --- other nodes, interleaved with this one: an earlier commit's code (--baseline), this code as a
+  // single-process node (--single-process) -------------------------------------------------------------
+  interface Comparison {
+    current: FlowSummary;
+    other: FlowSummary;
+    load: [number, number];
+    rounds: number;
+  }
+  /**
+   * Starts another node next to this one and sends the same warm job to both, interleaved: round i sends
+   * this node's job first when i is even, the other's first when it is odd, so that neither side always
+   * follows the other; one job in flight at a time, on either node.
+   */
+  const compareInterleaved = async (o: {
+    start: typeof startLocalNodeProcess;
+    nodeName: string;
+    env: Record<string, string>;
+    label: string;
+    tag: string;
+    rounds: number;
+  }): Promise<Comparison> => {
+    const emulatorPort = await freePort();
+    const dataDir = join(work, `${o.tag}-data`);
+    mkdirSync(dataDir);
+    say(`starting a local node: ${o.label} (log: ${logFile})`);
+    const other = await o.start({
+      dataDir,
+      nodeName: o.nodeName,
       logFile,
       freePort,
       env: {
-        EDGEFLEET_LOCAL_EMULATOR_PORT: String(baselineEmulatorPort),
+        EDGEFLEET_LOCAL_EMULATOR_PORT: String(emulatorPort),
         EDGEFLEET_WEBHOOK_SECRET: SECRET,
         ...NODE_SETTINGS,
-        EDGEFLEET_JOB_USER: BASELINE_JOB_USER,
+        ...o.env,
       },
     });
-    let baselineStopped: Promise<void> | undefined;
-    const baselineStop = () => {
-      baselineStopped ??= baselineNode.stop();
-      return baselineStopped;
+    let stopped: Promise<void> | undefined;
+    const stop = () => {
+      stopped ??= other.stop();
+      return stopped;
     };
-    cleanups.push(baselineStop);
-    const bEndpoint = `http://127.0.0.1:${baselineEmulatorPort}`;
-    const bS3 = new S3Client({ endpoint: bEndpoint, region: 'us-east-1', credentials, forcePathStyle: true });
-    const bSqs = new SQSClient({ endpoint: bEndpoint, region: 'us-east-1', credentials });
-    const bRedis = new Redis(baselineNode.redisUrl, { maxRetriesPerRequest: 2 });
-    bRedis.on('error', () => {});
-    const closeBaselineClients = () => {
-      bS3.destroy();
-      bSqs.destroy();
-      bRedis.disconnect();
+    cleanups.push(stop);
+    const endpoint = `http://127.0.0.1:${emulatorPort}`;
+    const oS3 = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+    const oSqs = new SQSClient({ endpoint, region: 'us-east-1', credentials });
+    const oRedis = new Redis(other.redisUrl, { maxRetriesPerRequest: 2 });
+    oRedis.on('error', () => {});
+    const closeClients = () => {
+      oS3.destroy();
+      oSqs.destroy();
+      oRedis.disconnect();
     };
-    cleanups.push(closeBaselineClients);
+    cleanups.push(closeClients);
     const there: NodeClients = {
-      s3: bS3,
-      sqs: bSqs,
-      redis: bRedis,
-      jobsQueue: (await bSqs.send(new GetQueueUrlCommand({ QueueName: 'edgefleet-jobs' }))).QueueUrl ?? '',
+      s3: oS3,
+      sqs: oSqs,
+      redis: oRedis,
+      jobsQueue: (await oSqs.send(new GetQueueUrlCommand({ QueueName: 'edgefleet-jobs' }))).QueueUrl ?? '',
     };
-    const baselineWarm = newJobId('baseline-warmup');
-    await send(there.jobsQueue, await prepare(baselineWarm, there), there.sqs);
-    await notes.wait([baselineWarm], 300_000, 'baseline warm-up job');
-    await timingOn(there)(baselineWarm, 0);
-    say(`baseline warm-up job done (${baselineWarm}); ${BASELINE_ROUNDS} rounds of one job on each node`);
-    // Round i sends this code's job first when i is even, the baseline's first when it is odd, so that
-    // neither side always follows the other; one job in flight at a time, on either node.
+    const warmup = newJobId(`${o.tag}-warmup`);
+    await send(there.jobsQueue, await prepare(warmup, there), there.sqs);
+    await notes.wait([warmup], 300_000, `${o.label}: warm-up job`);
+    await timingOn(there)(warmup, 0);
+    say(`${o.label}: warm-up job done (${warmup}); ${o.rounds} rounds of one job on each node`);
     const ours: JobTiming[] = [];
     const theirs: JobTiming[] = [];
     const loadBefore = loadavg()[0] ?? 0;
-    for (let i = 0; i < BASELINE_ROUNDS; i++) {
+    for (let i = 0; i < o.rounds; i++) {
       const pair: [NodeClients, JobTiming[], string][] = [
-        [here, ours, 'cmp-this'],
-        [there, theirs, 'cmp-base'],
+        [here, ours, `cmp-this-${o.tag}`],
+        [there, theirs, `cmp-${o.tag}`],
       ];
       if (i % 2 === 1) pair.reverse();
       for (const [via, into, flow] of pair) {
@@ -516,15 +540,42 @@ try {
       }
     }
     const loadAfter = loadavg()[0] ?? 0;
-    say('baseline comparison: done');
-    closeBaselineClients();
-    await baselineStop();
-    comparison = {
-      current: summarize({ flow: 'this code', jobs: ours }),
-      baseline: summarize({ flow: `baseline ${short}`, jobs: theirs }),
+    say(`${o.label}: comparison done`);
+    closeClients();
+    await stop();
+    return {
+      current: summarize({ flow: 'this code, four processes', jobs: ours }),
+      other: summarize({ flow: o.label, jobs: theirs }),
       load: [loadBefore, loadAfter],
+      rounds: o.rounds,
     };
+  };
+
+  let comparison: Comparison | undefined;
+  if (baselineTree) {
+    // That commit's own launcher (its dist/local/node-process.js starts its own packages/cli/dist/main.js).
+    const baselineModule = (await import(
+      join(baselineTree.dir, 'packages/cli/dist/local/node-process.js')
+    )) as { startLocalNodeProcess: typeof startLocalNodeProcess };
+    comparison = await compareInterleaved({
+      start: baselineModule.startLocalNodeProcess,
+      nodeName: 'bench-baseline',
+      env: { EDGEFLEET_JOB_USER: BASELINE_JOB_USER },
+      label: `baseline ${baselineTree.commit.slice(0, 12)}`,
+      tag: 'base',
+      rounds: BASELINE_ROUNDS,
+    });
   }
+  const single = SINGLE_PROCESS_ROUNDS
+    ? await compareInterleaved({
+        start: startLocalNodeProcess,
+        nodeName: 'bench-single',
+        env: { EDGEFLEET_LOCAL_SINGLE_PROCESS: 'true', EDGEFLEET_JOB_USER: BASELINE_JOB_USER },
+        label: 'this code, single process',
+        tag: 'single',
+        rounds: SINGLE_PROCESS_ROUNDS,
+      })
+    : undefined;
 
   // --- naive worker: warm-up (excluded), sequential, burst ----------------------------------------
   const naiveReceived = new Map<string, number>();
@@ -583,7 +634,7 @@ try {
   section = {
     id: 'pipeline',
     title: 'Whole pipeline: trivial jobs, edgefleet vs the naive worker',
-    command: `pnpm --filter @edgefleet/cli bench:pipeline --sequential ${SEQUENTIAL} --burst ${BURST} --naive-sequential ${NAIVE_SEQUENTIAL} --naive-burst ${NAIVE_BURST}${baselineTree ? ` --baseline ${baselineTree.commit.slice(0, 12)} --baseline-rounds ${BASELINE_ROUNDS}` : ''}`,
+    command: `pnpm --filter @edgefleet/cli bench:pipeline --sequential ${SEQUENTIAL} --burst ${BURST} --naive-sequential ${NAIVE_SEQUENTIAL} --naive-burst ${NAIVE_BURST}${SINGLE_PROCESS_ROUNDS !== 50 ? ` --single-process-rounds ${SINGLE_PROCESS_ROUNDS}` : ''}${baselineTree ? ` --baseline ${baselineTree.commit.slice(0, 12)} --baseline-rounds ${BASELINE_ROUNDS}` : ''}`,
     intro: [
       `Machine: ${machine}. All numbers below come from one run of ${((Date.now() - started) / 1000).toFixed(0)} s on this machine.`,
       '',
@@ -617,14 +668,27 @@ try {
           'Ratio rows: how many times better edgefleet is than the naive worker in the same mode (jobs/s edgefleet ÷ naive, times naive ÷ edgefleet); ' +
           "for the bursts only throughput is compared: their per-job times depend on the burst's size (a job waits behind those before it), and the naive burst is far smaller.",
       },
+      ...(single
+        ? [
+            {
+              title:
+                'Warm-job overhead: the four-process node vs the single-process node (`edgefleet node`), interleaved in the same run',
+              header: BASELINE_HEADER,
+              rows: baselineRows(single.current, single.other),
+              note:
+                `A second local node of this code, started with \`--single-process\` (the four services in one Node process, the same flags and settings, its own emulator and redis-server; its jobs ran as ${BASELINE_JOB_USER}), ran next to the four-process node after the runs above; after one warm-up job on it, ${single.rounds} rounds each sent one job to each node, alternating which went first, one job in flight at a time (load average ${single.load[0].toFixed(1)} before the rounds, ${single.load[1].toFixed(1)} after). ` +
+                '**this ÷ baseline** = the four-process percentile ÷ the single-process one (above 1: the single-process node is faster).',
+            },
+          ]
+        : []),
       ...(comparison && baselineTree
         ? [
             {
               title: `Warm-job overhead: this code vs ${baselineTree.commit.slice(0, 12)}, interleaved in the same run`,
               header: BASELINE_HEADER,
-              rows: baselineRows(comparison.current, comparison.baseline),
+              rows: baselineRows(comparison.current, comparison.other),
               note:
-                `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after one warm-up job on it, ${BASELINE_ROUNDS} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
+                `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after one warm-up job on it, ${comparison.rounds} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
                 "**overhead** as above, per job; both nodes reuse their cached environment. **this ÷ baseline** = this code's percentile ÷ the baseline's (below 1: this code is faster).",
             },
           ]
