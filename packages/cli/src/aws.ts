@@ -16,7 +16,7 @@ export interface AwsTarget {
   close(): void;
 }
 
-export const LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
+const LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
 
 export function awsTarget(env: NodeJS.ProcessEnv, client?: ClientFile): AwsTarget {
   const fromEnv = Boolean(env.AWS_ENDPOINT_URL || env.EDGEFLEET_QUEUE_URL);

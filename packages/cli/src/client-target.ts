@@ -4,8 +4,8 @@
 // is sent only to the job API that file names, never to an address given by a flag or variable.
 import type { ClientFile } from './client-file.js';
 
-export const DEFAULT_JOB_API = 'http://127.0.0.1:4100';
-export const DEFAULT_MEMBERS_API = 'http://127.0.0.1:4001';
+const DEFAULT_JOB_API = 'http://127.0.0.1:4100';
+const DEFAULT_MEMBERS_API = 'http://127.0.0.1:4001';
 
 export interface TargetInput {
   apiFlag?: string | undefined;

@@ -57,7 +57,7 @@ export interface AppDeps {
 }
 
 /** The status code and body for an intake outcome. */
-export function outcomeResponse(o: IntakeOutcome): {
+function outcomeResponse(o: IntakeOutcome): {
   status: number;
   body: JobSubmitResponse | ErrorResponse;
 } {

@@ -46,7 +46,7 @@ function queryParams(s: z.ZodObject): Json[] {
   }));
 }
 
-export function buildOpenApi(version: string): Json {
+function buildOpenApi(version: string): Json {
   return {
     openapi: '3.1.0',
     info: {

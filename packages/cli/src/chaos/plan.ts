@@ -2,12 +2,7 @@
 // the verdict over what was observed at the end, and the summary table. The same seed gives the same
 // schedule, so a failing run can be replayed.
 
-export const CHAOS_SERVICES = [
-  'job-receiver',
-  'job-executor',
-  'result-uploader',
-  'gossip-membership',
-] as const;
+const CHAOS_SERVICES = ['job-receiver', 'job-executor', 'result-uploader', 'gossip-membership'] as const;
 export type ChaosService = (typeof CHAOS_SERVICES)[number];
 
 /** mulberry32: a small, fast, seeded PRNG returning numbers in [0, 1). */
@@ -121,11 +116,6 @@ function layOutages(
     at += d;
   });
   return out;
-}
-
-/** Fault window of a run of `durationMs`: faults happen in its middle 80 %. */
-export function faultWindowMs(durationMs: number): number {
-  return Math.floor(durationMs * 0.9) - Math.floor(durationMs * 0.1);
 }
 
 /** What the driver saw of one job at the end. */

@@ -28,7 +28,7 @@ import {
 } from './plan.js';
 
 /** The parts of the testkit's emulator the driver uses. */
-export interface ChaosEmulator {
+interface ChaosEmulator {
   endpoint: string;
   s3(): S3Client;
   sqs(): SQSClient;
@@ -38,7 +38,7 @@ export interface ChaosEmulator {
 }
 
 /** The parts of the testkit's fault proxy the driver uses. */
-export interface ChaosFaultProxy {
+interface ChaosFaultProxy {
   url: string;
   addRule(spec: {
     match?: (req: { method: string; url: string; headers: IncomingHttpHeaders }) => boolean;
@@ -47,7 +47,7 @@ export interface ChaosFaultProxy {
   close(): Promise<void>;
 }
 
-export interface ChaosDeps {
+interface ChaosDeps {
   startEmulator(): Promise<ChaosEmulator>;
   startFaultProxy(target: string): Promise<ChaosFaultProxy>;
   freePort(): Promise<number>;

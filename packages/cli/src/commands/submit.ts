@@ -39,7 +39,7 @@ export function listFiles(root: string): string[] {
   return out.sort();
 }
 
-export const newJobId = () => `${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+const newJobId = () => `${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
 
 /** Builds the message for a folder (pure apart from reading the folder listing). */
 export function folderMessage(

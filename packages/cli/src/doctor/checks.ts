@@ -1,7 +1,7 @@
 // `edgefleet doctor`'s decisions: each check turns probed facts (probes.ts) into one line with a
 // status and, when not ok, the fix. Pure: no I/O here, so every rule is tested with made-up facts.
 
-export type Status = 'ok' | 'warn' | 'fail' | 'skip';
+type Status = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckLine {
   check: string;
@@ -324,7 +324,7 @@ export function checkNvidiaRuntime(f: {
 }
 
 /** `# R36 (release), REVISION: 4.0, ...` → { major: 36, revision: '4.0' }. */
-export function parseL4tRelease(text: string): { major: number; revision: string } | null {
+function parseL4tRelease(text: string): { major: number; revision: string } | null {
   const m = /#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)/.exec(text);
   return m ? { major: Number(m[1]), revision: m[2] as string } : null;
 }

@@ -117,7 +117,7 @@ async function canMakeDir(dir: string): Promise<boolean> {
   }
 }
 
-export async function cgroupFacts(mountsText?: string): Promise<CgroupFacts> {
+async function cgroupFacts(mountsText?: string): Promise<CgroupFacts> {
   const text = mountsText ?? (await readFile('/proc/mounts', 'utf8').catch(() => ''));
   const facts: CgroupFacts = { v1: {} };
   for (const l of text.split('\n')) {

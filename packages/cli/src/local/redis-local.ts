@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
-export class MissingRedisError extends Error {
+class MissingRedisError extends Error {
   readonly code = 'REDIS_SERVER_MISSING';
   constructor() {
     super(

@@ -5,7 +5,7 @@
 // EDGEFLEET_EXECUTOR__PORT=4101. Without a prefixed port each service keeps its own default port.
 
 /** The prefix of each service's own settings, by service name. */
-export const SERVICE_ENV_PREFIX = {
+const SERVICE_ENV_PREFIX = {
   'job-receiver': 'RECEIVER',
   'job-executor': 'EXECUTOR',
   'result-uploader': 'UPLOADER',

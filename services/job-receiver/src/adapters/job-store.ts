@@ -65,7 +65,7 @@ export type CancelResult =
   | { kind: 'already-terminal'; state: JobState };
 
 /** A stable error code for failures the caller retries (Redis down, durability not confirmed). */
-export class StoreError extends Error {
+class StoreError extends Error {
   constructor(
     readonly code: 'NOT_DURABLE' | 'DURABILITY_UNKNOWN',
     message: string,

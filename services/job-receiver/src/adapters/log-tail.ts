@@ -4,7 +4,7 @@ import { decodeLogChunk, type LogTailChunk, type RedisNames } from '@edgefleet/c
 import type { Redis } from 'ioredis';
 
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
-export const isEntryId = (id: string): boolean => ENTRY_ID.test(id);
+const isEntryId = (id: string): boolean => ENTRY_ID.test(id);
 
 export class LogTailReader {
   constructor(

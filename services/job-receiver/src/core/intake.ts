@@ -54,7 +54,7 @@ function failure(body: string, code: ReasonCode, detail: string, jobId: string |
 }
 
 /** The buckets a job message names (inputs and output). */
-export function bucketsOf(message: JobMessage): string[] {
+function bucketsOf(message: JobMessage): string[] {
   const out = new Set<string>();
   for (const uri of [...message.inputs.map((i) => i.uri), message.output.uri]) {
     const loc = parseS3Uri(uri);

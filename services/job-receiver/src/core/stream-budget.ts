@@ -14,7 +14,7 @@ export interface GroupPosition {
 }
 
 /** A stream id as [ms, seq]. */
-export function parseStreamId(id: string): [bigint, bigint] {
+function parseStreamId(id: string): [bigint, bigint] {
   const m = /^(\d+)-(\d+)$/.exec(id);
   if (!m) throw new Error(`not a stream id: ${id}`);
   return [BigInt(m[1] as string), BigInt(m[2] as string)];

@@ -12,7 +12,7 @@ export interface LocalFile {
   size: number;
 }
 
-export const UPLOADED_FOLDERS = ['output', 'logs'] as const;
+const UPLOADED_FOLDERS = ['output', 'logs'] as const;
 
 /** Lists the files to upload. A missing `output/` or `logs/` is simply empty. */
 export async function listJobFiles(jobDir: string): Promise<{ files: LocalFile[]; skipped: SkippedFile[] }> {

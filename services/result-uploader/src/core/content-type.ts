@@ -38,7 +38,7 @@ const TYPES: Record<string, string> = {
   pt: 'application/octet-stream',
 };
 
-export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
 export function contentTypeOf(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);

@@ -14,7 +14,7 @@ export interface ResultLocation {
 }
 
 /** S3's limit on a key, in bytes of UTF-8. */
-export const MAX_KEY_BYTES = 1024;
+const MAX_KEY_BYTES = 1024;
 
 export function resultLocation(
   outputUri: string,
