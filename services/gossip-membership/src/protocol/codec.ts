@@ -13,7 +13,7 @@
 //   8 user: UDP form, raw bytes to the end (the TCP form with userMsgHeader is in stream.ts).
 //   9 compress: struct {Algo u8, Buf bytes} (lzw.ts, compress.ts inflate it).
 //   10 encrypt: TCP frame marker only; passthrough of the bytes after the type (stream.ts frames it).
-//   12 hasCrc: u32 big-endian CRC32 of the rest, then the inner message (crc32.ts checks it).
+//   12 hasCrc: u32 big-endian CRC32 of the rest, then the inner message (has-crc.ts checks it).
 // Decode failures: {ok:false, code, detail}; codes TRUNCATED, BAD_MSGPACK, TOO_DEEP, UNKNOWN_TYPE
 // (a type byte outside 0–13), TOO_LARGE (pushPull limits), EMPTY (no bytes at all).
 
