@@ -9,7 +9,7 @@ import { addCrc } from '../src/protocol/has-crc.js';
 import { addLabel } from '../src/protocol/label.js';
 import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
 import type { Message } from '../src/protocol/messages.js';
-import { measure } from '../src/protocol/msgpack.js';
+import { measure } from '../src/protocol/msgpack-measure.js';
 import { decodePacket, type PacketErrorCode, wrapPacket } from '../src/protocol/packet.js';
 import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../src/protocol/stream.js';
 

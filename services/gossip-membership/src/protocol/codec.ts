@@ -1,7 +1,7 @@
 // memberlist messages ↔ bytes: `[type byte] + msgpack(struct)` (memberlist util.go encode/decode;
 // field tables and Go vectors in docs/wire.md §5). Encoding is byte-identical to a Go 0.2.2 node
 // (go-msgpack 0.5.x): keys sorted in byte order, bytes and strings as raw str, omitempty Source*
-// fields left out (msgpack.ts). Decoding accepts any key order, unknown keys and Go's alternative
+// fields left out (msgpack-writer.ts). Decoding accepts any key order, unknown keys and Go's alternative
 // forms, and returns values — never throws.
 //
 // Type bytes (messages.ts MessageType), and what follows them:
@@ -35,15 +35,9 @@ import {
   type Suspect,
   type UserMsgHeader,
 } from './messages.js';
-import {
-  decodeStruct,
-  type FieldSpec,
-  type FieldValue,
-  fixKey,
-  type MsgpackErrorCode,
-  type MsgpackWriter,
-  scratchWriter,
-} from './msgpack.js';
+import type { MsgpackErrorCode } from './msgpack-format.js';
+import { decodeStruct, type FieldSpec, type FieldValue } from './msgpack-struct.js';
+import { fixKey, type MsgpackWriter, scratchWriter } from './msgpack-writer.js';
 
 /** memberlist ≥ 0.6 push/pull header limits (net.go maxPushStateNodes / maxPushStateBytes). */
 export const MAX_PUSH_STATE_NODES = 1_048_576;
