@@ -17,7 +17,8 @@
 //                   the seed's alive broadcast spreading by piggyback and gossip).
 //   load            UDP packets / messages (piggybacked included) / payload bytes sent per node
 //                   per second in a quiet window (no membership change); bytes are memberlist
-//                   payload bytes before compression, encryption and IP/UDP headers.
+//                   payload bytes before compression, encryption and IP/UDP headers, each
+//                   message counted at its exact encoded length (message-size.ts).
 //   false deaths    a healthy node (up, not starved, reachable, undisturbed) declared dead.
 // Clusters start warm (every node knows every other; EngineOptions.knownMembers) except in the
 // cold-start table: n nodes joining within seconds cost ~retransmitLimit × n² receptions.
