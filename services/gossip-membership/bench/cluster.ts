@@ -1,5 +1,5 @@
 // Cluster benchmark: N nodes of ours (the real service process, dist/main.js) and N Go memberlist
-// nodes (our test/go-peer, Debian memberlist 0.2.2), each cluster on its own loopback addresses, both
+// nodes (our support/go-peer, Debian memberlist 0.2.2), each cluster on its own loopback addresses, both
 // with the Local profile (memberlist DefaultLocalConfig). For each N (default 10, 30, 50;
 // BENCH_SIZES=10 to change) the two clusters run AT THE SAME TIME, so every window of one has the
 // same machine load as the matching window of the other (the machine is shared; a ratio of two
@@ -27,8 +27,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { emitBenchSection, fmt, freePort } from '@edgefleet/testkit';
 import { profileConfig } from '../src/protocol/config.js';
-import { buildGoPeer, type GoPeer, startGoPeer } from '../test/helpers/go-peer.js';
-import { startTsNode, type TsNode } from '../test/helpers/ts-node.js';
+import { buildGoPeer, type GoPeer, startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode } from '../support/ts-node.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,30,50').split(',').map(Number);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 60);
@@ -502,7 +502,7 @@ async function main(): Promise<void> {
       `${p.probeIntervalMs} ms, probe timeout ${p.probeTimeoutMs} ms, ${p.indirectChecks} indirect check, ` +
       `gossip ${p.gossipIntervalMs} ms to ${p.gossipNodes} nodes, retransmit mult ${p.retransmitMult}, ` +
       `suspicion mult ${p.suspicionMult} / max ${p.suspicionMaxTimeoutMult}, push/pull ${p.pushPullIntervalMs / 1000} s ` +
-      `scaled with N), no encryption, compression on. Go: test/go-peer (Debian memberlist 0.2.2), ` +
+      `scaled with N), no encryption, compression on. Go: support/go-peer (Debian memberlist 0.2.2), ` +
       `\`-quiet\`. Ours: the service process \`node dist/main.js\` with NODE_OPTIONS=${OUR_NODE_OPTIONS} ` +
       `(as started in production), log level warn, Redis unreachable (its load poll then only ` +
       `reconnects every 2 s). Nodes join through node 0; views are read over each node's HTTP API. ` +

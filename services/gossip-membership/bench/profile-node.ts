@@ -3,7 +3,7 @@
 // PROFILE_DIR. Busy: BENCH_BUSY=1 kills a node every 15 s of the window (alive → suspect → dead).
 import { readFileSync } from 'node:fs';
 import { freePort } from '@edgefleet/testkit';
-import { startTsNode, type TsNode } from '../test/helpers/ts-node.js';
+import { startTsNode, type TsNode } from '../support/ts-node.js';
 
 const N = Number(process.env.N ?? 10);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 60);

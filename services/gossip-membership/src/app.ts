@@ -1,12 +1,12 @@
 // The HTTP surface of gossip-membership: the legacy `cluster` program's endpoints (/info, /members,
-// /status, same JSON keys), the versioned /v1 API (the keyring routes are in keyring-routes.ts), and
+// /status, same JSON keys), the versioned /v1 API (the keyring routes are in keyring/keyring-routes.ts), and
 // health/readiness/metrics from service-kit.
 import { createHttpApp, errorBody, type HttpApp, type ReadinessCheck } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { SERVICE } from './config.js';
-import type { KeyringAdmin } from './keyring-admin.js';
-import { registerKeyringRoutes } from './keyring-routes.js';
+import type { KeyringAdmin } from './keyring/keyring-admin.js';
+import { registerKeyringRoutes } from './keyring/keyring-routes.js';
 import { membersBody } from './member-json.js';
 import type { MemberInfo, MemberState, MembershipView } from './membership-view.js';
 

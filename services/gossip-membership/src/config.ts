@@ -7,8 +7,8 @@ import { ConfigError, commonConfigShape, env, envName, loadEnvConfig } from '@ed
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
+import { combineKeySources } from './keyring/key-parse.js';
 import { PROTOCOL_VERSION_DEFAULT, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './protocol/config.js';
-import { combineKeySources } from './protocol/key-parse.js';
 import { LABEL_MAX_BYTES } from './protocol/label.js';
 
 export const SERVICE = 'gossip-membership';
@@ -122,7 +122,7 @@ export const ConfigSchema = z.object({
     .default(24),
   /**
    * Consul keyring file (JSON array of base64 keys, first = primary; flag --keyring-file). Once it
-   * exists it is the keyring (keyring-file.ts); a missing one is created from --key/--key-text; the
+   * exists it is the keyring (keyring/startup-keys.ts); a missing one is created from --key/--key-text; the
    * keyring API (/v1/keyring*) rewrites it after every change.
    */
   keyringFile: z.string().optional(),

@@ -31,12 +31,13 @@ import { registerDashboard } from './dashboard-server/index.js';
 import { DepartedMembers } from './departed/departed-members.js';
 import { fileDepartedStore, redisDepartedStore } from './departed/departed-store.js';
 import { withDeparted } from './departed/departed-view.js';
-import { KeyringAdmin } from './keyring-admin.js';
-import { readKeyringFile, startupKeys, writeKeyringFile } from './keyring-file.js';
+import { Keyring } from './keyring/keyring.js';
+import { KeyringAdmin } from './keyring/keyring-admin.js';
+import { readKeyringFile, writeKeyringFile } from './keyring/keyring-file.js';
+import { startupKeys } from './keyring/startup-keys.js';
 import type { MembershipView } from './membership-view.js';
 import { detectDeviceLabels } from './meta/device-labels.js';
 import { createGossipMetrics } from './metrics.js';
-import { Keyring } from './protocol/keyring.js';
 import { protocolSettings } from './protocol-settings.js';
 import { registerReconnectMetrics } from './reconnect-metrics.js';
 import { readDeviceLoad } from './runtime/device-load.js';
@@ -59,7 +60,7 @@ const stdoutLine = (text: string) => writeSync(1, `${text}\n`);
 
 /**
  * The gossip keyring from --key, --key-text and --keyring-file (empty = plaintext cluster). An
- * existing keyring file is the keyring (keyring-file.ts); a missing one is created from the flags.
+ * existing keyring file is the keyring (keyring/startup-keys.ts); a missing one is created from the flags.
  */
 async function loadKeyring(config: GossipConfig, logger: Logger): Promise<Keyring> {
   const file = config.keyringFile;

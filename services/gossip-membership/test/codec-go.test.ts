@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { makeCompoundMessage } from '../src/protocol/compound.js';
 import { compressMessage } from '../src/protocol/compress.js';
-import { addCrc } from '../src/protocol/crc32.js';
+import { addCrc } from '../src/protocol/has-crc.js';
 import type { Message, PushPull } from '../src/protocol/messages.js';
 import { decodePacket } from '../src/protocol/packet.js';
 import { encodeFrameBody, encodeStreamFrame, parseStreamFrame } from '../src/protocol/stream.js';

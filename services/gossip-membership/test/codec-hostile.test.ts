@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import { makeCompoundMessage } from '../src/protocol/compound.js';
 import { compressMessage } from '../src/protocol/compress.js';
-import { addCrc } from '../src/protocol/crc32.js';
+import { addCrc } from '../src/protocol/has-crc.js';
 import { addLabel } from '../src/protocol/label.js';
 import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
 import type { Message } from '../src/protocol/messages.js';
-import { measure } from '../src/protocol/msgpack.js';
+import { measure } from '../src/protocol/msgpack-measure.js';
 import { decodePacket, type PacketErrorCode, wrapPacket } from '../src/protocol/packet.js';
 import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../src/protocol/stream.js';
 

@@ -14,7 +14,7 @@ import {
   writeUserMsgHeader,
 } from '../src/protocol/codec.js';
 import type { PushNodeState } from '../src/protocol/messages.js';
-import { MsgpackWriter } from '../src/protocol/msgpack.js';
+import { MsgpackWriter } from '../src/protocol/msgpack-writer.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -20,8 +20,8 @@ import { redisNames } from '@edgefleet/contracts';
 import { freePort, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serviceEntry, startTsNode, type TsNode } from '../support/ts-node.js';
 import { type FakeJobApi, startFakeJobApi } from './helpers/fake-job-api.js';
-import { serviceEntry, startTsNode, type TsNode } from './helpers/ts-node.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));

@@ -1,4 +1,4 @@
-// Departed members on real sockets, mixed cluster: 2 Go memberlist 0.2.2 peers (test/go-peer) and 3
+// Departed members on real sockets, mixed cluster: 2 Go memberlist 0.2.2 peers (support/go-peer) and 3
 // of our nodes (the built service), Local profile, with a shortened retention. Flow:
 //   go-1 ← ts-a, go-2, ts-b, ts-v join → all five alive everywhere
 //   → ts-v killed with SIGKILL (no leave): dead on ts-a and ts-b, then reaped from every member table
@@ -16,9 +16,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../src/protocol/config.js';
-import { startGoPeer } from './helpers/go-peer.js';
+import { startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode, until } from '../support/ts-node.js';
 import { prepareInterop } from './helpers/interop-setup.js';
-import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const IP = {
   go1: '127.0.0.61',

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGossipMetrics } from '../src/metrics.js';
 import { localConfig } from '../src/protocol/config.js';
-import { Driver, ipBytes } from '../src/runtime/driver.js';
+import { Driver } from '../src/runtime/driver.js';
 import { jsonCodec } from './helpers/json-codec.js';
 
 const drivers: Driver[] = [];
@@ -33,20 +33,6 @@ async function node(name: string, ip: string, registry?: Registry): Promise<Driv
   return d;
 }
 const stateOf = (d: Driver, name: string) => d.members().find((m) => m.name === name)?.state;
-
-describe('ipBytes', () => {
-  it.each([
-    ['127.0.0.1', [127, 0, 0, 1]],
-    ['::1', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]],
-    ['::ffff:10.1.2.3', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]],
-    ['fe80::1:2', [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2]],
-  ])('%s', (ip, bytes) => {
-    expect(Array.from(ipBytes(ip))).toEqual(bytes);
-  });
-  it('refuses a non-IP', () => {
-    expect(() => ipBytes('host')).toThrow(/not an IP/);
-  });
-});
 
 describe('driver (TypeScript nodes)', () => {
   it('joins, detects a closed node as dead, and shows a leaver as left', async () => {

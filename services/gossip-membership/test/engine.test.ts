@@ -156,22 +156,4 @@ describe('engine', () => {
     };
     expect(run()).toBe(run());
   });
-
-  it('estimateSize matches the TS encoding of the alive vector (docs/wire.md §4.4) (0x86 … with bin fields)', () => {
-    // 86 | a4 "Addr" c4 04 … | ab "Incarnation" 01 | a4 "Meta" c4 00 | a4 "Node" d9 26 … | a4 "Port" cd 1f0a | a3 "Vsn" c4 06 …
-    const node = 'ts-node-'.padEnd(38, 'x');
-    const m: Message = {
-      type: 'alive',
-      body: {
-        node,
-        incarnation: 1,
-        addr: addrOf(1).addr,
-        port: 7946,
-        meta: new Uint8Array(0),
-        vsn: Uint8Array.of(1, 5, 2, 0, 0, 0),
-      },
-    };
-    const expected = 1 + 1 + (5 + 6) + (12 + 1) + (5 + 2) + (5 + 2 + 38) + (5 + 3) + (4 + 8);
-    expect(estimateSize(m)).toBe(expected);
-  });
 });

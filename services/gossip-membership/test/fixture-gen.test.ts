@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyring } from '../src/protocol/keyring.js';
+import { Keyring } from '../src/keyring/keyring.js';
 import { removeLabel } from '../src/protocol/label.js';
 import { decryptPayload, openStreamFrame } from '../src/protocol/security.js';
 

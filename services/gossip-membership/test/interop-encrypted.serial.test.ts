@@ -1,13 +1,13 @@
-// Encrypted gossip with real Go memberlist nodes (Debian 0.2.2, test/go-peer): the legacy program's
+// Encrypted gossip with real Go memberlist nodes (Debian 0.2.2, support/go-peer): the legacy program's
 // key form (an ASCII secret zero-padded to 24 bytes, AES-192) and the base64 form of the same key
 // interoperate both ways; a Go node with another key, or with none, cannot join, and its attempt
 // is counted as a decrypt drop.
 
 import { freePort } from '@edgefleet/testkit';
 import { describe, expect, it } from 'vitest';
-import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { type GoPeer, startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode, until } from '../support/ts-node.js';
 import { useInteropNodes } from './helpers/interop-setup.js';
-import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const SECRET = 'clustersecret';
 /** The same key as SECRET zero-padded to 24 bytes, in base64 (the --key form). */

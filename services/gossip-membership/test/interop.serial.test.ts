@@ -1,4 +1,4 @@
-// Interop with real Go memberlist nodes (Debian's memberlist 0.2.2, our test/go-peer) on loopback,
+// Interop with real Go memberlist nodes (Debian's memberlist 0.2.2, our support/go-peer) on loopback,
 // Local profile timings, our service as a real process. One cluster lives through the whole file:
 //   ts-1 (seed) ← go-1, go-2 join it (Go joins TS); ts-2 joins go-1 (TS joins Go)
 //   → everyone sees everyone alive
@@ -15,9 +15,9 @@ import { redisNames } from '@edgefleet/contracts';
 import { closeRedis, createRedis } from '@edgefleet/service-kit';
 import { freePort, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { type GoPeer, startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode, until } from '../support/ts-node.js';
 import { prepareInterop } from './helpers/interop-setup.js';
-import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const IP = { ts1: '127.0.0.41', ts2: '127.0.0.42', go1: '127.0.0.43', go2: '127.0.0.44' };
 let ts1: TsNode;

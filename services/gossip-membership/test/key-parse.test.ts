@@ -10,8 +10,8 @@ import {
   parseKeyBase64,
   parseKeyringFile,
   parseKeyText,
-} from '../src/protocol/key-parse.js';
-import { Keyring, validateKey } from '../src/protocol/keyring.js';
+} from '../src/keyring/key-parse.js';
+import { Keyring, validateKey } from '../src/keyring/keyring.js';
 
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const b64 = (n: number, fill = 7) => Buffer.alloc(n, fill).toString('base64');

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { silentLogger } from '@edgefleet/service-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { fingerprint, KeyringAdmin } from '../src/keyring-admin.js';
-import { readKeyringFile, startupKeys, writeKeyringFile } from '../src/keyring-file.js';
-import { formatKeyBase64, formatKeyringFile } from '../src/protocol/key-parse.js';
-import { Keyring } from '../src/protocol/keyring.js';
+import { formatKeyBase64, formatKeyringFile } from '../src/keyring/key-parse.js';
+import { Keyring } from '../src/keyring/keyring.js';
+import { fingerprint, KeyringAdmin } from '../src/keyring/keyring-admin.js';
+import { readKeyringFile, writeKeyringFile } from '../src/keyring/keyring-file.js';
+import { startupKeys } from '../src/keyring/startup-keys.js';
 
 const key = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 const A = key(32, 1);

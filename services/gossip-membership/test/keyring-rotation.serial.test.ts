@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@edgefleet/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fingerprint } from '../src/keyring-admin.js';
-import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { fingerprint } from '../src/keyring/keyring-admin.js';
+import { type GoPeer, startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode, until } from '../support/ts-node.js';
 import { useInteropNodes } from './helpers/interop-setup.js';
-import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const IP = {
   ts1: '127.0.0.121',

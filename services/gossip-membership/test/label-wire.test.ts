@@ -2,8 +2,8 @@
 // accepts (memberlist's rule, its SkipInboundLabelCheck, and the lenient rule of --label-migration), the label as the
 // encryption's additional data, and the per-stream reply label.
 import { describe, expect, it } from 'vitest';
+import { Keyring } from '../src/keyring/keyring.js';
 import { profileConfig } from '../src/protocol/config.js';
-import { Keyring } from '../src/protocol/keyring.js';
 import type { Message } from '../src/protocol/messages.js';
 import { createMemberlistCodec, type MemberlistCodecOptions } from '../src/runtime/wire-memberlist.js';
 

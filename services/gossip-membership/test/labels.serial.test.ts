@@ -10,14 +10,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { freePort } from '@edgefleet/testkit';
 import { describe, expect, it } from 'vitest';
+import { parseKeyBase64 } from '../src/keyring/key-parse.js';
+import { Keyring } from '../src/keyring/keyring.js';
 import { profileConfig } from '../src/protocol/config.js';
-import { parseKeyBase64 } from '../src/protocol/key-parse.js';
-import { Keyring } from '../src/protocol/keyring.js';
 import type { Message } from '../src/protocol/messages.js';
 import { createMemberlistCodec } from '../src/runtime/wire-memberlist.js';
-import { type GoPeer, startGoPeer } from './helpers/go-peer.js';
+import { type GoPeer, startGoPeer } from '../support/go-peer.js';
+import { startTsNode, type TsNode, until } from '../support/ts-node.js';
 import { useInteropNodes } from './helpers/interop-setup.js';
-import { startTsNode, type TsNode, until } from './helpers/ts-node.js';
 
 const IP = {
   a1: '127.0.0.111',

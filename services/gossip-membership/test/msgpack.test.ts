@@ -1,6 +1,9 @@
-// msgpack.ts: the Go-compatible writer forms, the tolerant struct decoder and measure().
+// msgpack-writer.ts, msgpack-struct.ts, msgpack-measure.ts: the Go-compatible writer forms, the
+// tolerant struct decoder and measure().
 import { describe, expect, it } from 'vitest';
-import { decodeStruct, type FieldSpec, MsgpackWriter, measure } from '../src/protocol/msgpack.js';
+import { measure } from '../src/protocol/msgpack-measure.js';
+import { decodeStruct, type FieldSpec } from '../src/protocol/msgpack-struct.js';
+import { MsgpackWriter } from '../src/protocol/msgpack-writer.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cipher } from '../src/protocol/cipher.js';
 import { encodeMessage } from '../src/protocol/codec.js';
 import { makeCompoundMessage } from '../src/protocol/compound.js';
-import { addCrc } from '../src/protocol/crc32.js';
+import { addCrc } from '../src/protocol/has-crc.js';
 import type { Alive, Message, PushPull } from '../src/protocol/messages.js';
 import { decodePacket, encodePacket, wrapPacket } from '../src/protocol/packet.js';
 import {

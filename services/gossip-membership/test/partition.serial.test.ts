@@ -1,5 +1,5 @@
 // A long network partition on real sockets, mixed cluster: 3 edgefleet nodes (the built service)
-// and 3 Go memberlist 0.2.2 peers (test/go-peer), Local profile, on 127.0.0.2 … 127.0.0.7 inside a
+// and 3 Go memberlist 0.2.2 peers (support/go-peer), Local profile, on 127.0.0.2 … 127.0.0.7 inside a
 // private network namespace made by this test (helpers/netns.ts; needs root). Each side of the cut
 // has both implementations:
 //   side A: ts-1 127.0.0.2, ts-2 127.0.0.3, go-1 127.0.0.4
@@ -22,9 +22,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../src/protocol/config.js';
+import { serviceEntry } from '../support/ts-node.js';
 import { prepareInterop } from './helpers/interop-setup.js';
 import { Netns } from './helpers/netns.js';
-import { serviceEntry } from './helpers/ts-node.js';
 
 const CONFIG = localConfig();
 const GOSSIP_PORT = 7946;

@@ -1,6 +1,8 @@
 // The seeded random source and address helpers of the protocol core.
+
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { addressKey, ipString, normaliseIp, sameIp } from '../src/protocol/address.js';
+import { addressKey, ipBytes, ipString, normaliseIp, sameIp } from '../src/protocol/address.js';
 import { createRng, shuffle } from '../src/protocol/prng.js';
 
 describe('createRng (mulberry32)', () => {
@@ -60,5 +62,47 @@ describe('addresses', () => {
     );
     expect(addressKey({ addr: v4, port: 7946 })).toBe('127.0.0.1:7946');
     expect(addressKey({ addr: v6, port: 7946 })).toBe('[fe80::1]:7946');
+  });
+});
+
+describe('ipBytes', () => {
+  it.each([
+    ['127.0.0.1', [127, 0, 0, 1]],
+    ['::1', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]],
+    ['::ffff:10.1.2.3', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]],
+    ['fe80::1:2', [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2]],
+  ])('%s', (ip, bytes) => {
+    expect(Array.from(ipBytes(ip))).toEqual(bytes);
+  });
+  it('refuses a non-IP', () => {
+    expect(() => ipBytes('host')).toThrow(/not an IP/);
+  });
+  it.each([
+    '10.0.0.256',
+    '1.2.3',
+    '01.2.3.4',
+    '1:2:3:4:5:6:7',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8::',
+    '12345::1',
+    '::ffff:1.2.3.400',
+    'g::1',
+    '1:2:3:4:5:6:7::',
+    '::',
+    '2001:db8::1.2.3.4',
+    'fe80::1%eth0',
+  ])('accepts %s exactly when node:net does', (ip) => {
+    const ours = (() => {
+      try {
+        return ipBytes(ip).length;
+      } catch {
+        return 0;
+      }
+    })();
+    expect(ours === 0 ? 0 : ours === 4 ? 4 : 6).toBe(isIP(ip));
+  });
+  it('is the inverse of ipString', () => {
+    for (const ip of ['10.1.2.3', '::1', 'fe80::1:2', '2001:db8:0:1::1', '2001:db8:1:2:3:4:5:6'])
+      expect(ipString(ipBytes(ip))).toBe(ip);
   });
 });

@@ -4,9 +4,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { Keyring } from '../src/keyring/keyring.js';
 import { buildVsn, localConfig } from '../src/protocol/config.js';
 import type { Engine } from '../src/protocol/engine.js';
-import { Keyring } from '../src/protocol/keyring.js';
 import type { Message } from '../src/protocol/messages.js';
 import { protocolSettings } from '../src/protocol-settings.js';
 import { registerReconnectMetrics } from '../src/reconnect-metrics.js';

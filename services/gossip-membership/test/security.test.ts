@@ -7,7 +7,7 @@
 // and re-opens the TS-sealed vectors with memberlist's decryptPayload (docs/wire.md §18).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Keyring } from '../src/protocol/keyring.js';
+import { Keyring } from '../src/keyring/keyring.js';
 import { addLabel, removeLabel } from '../src/protocol/label.js';
 import type { Message } from '../src/protocol/messages.js';
 import { decodePacket, wrapPacket } from '../src/protocol/packet.js';

@@ -15,7 +15,7 @@
 //                         rule and that node's refutation (a probe or two) — 5 probe periods of slack.
 import { describe, expect, it } from 'vitest';
 import { localConfig, type ProtocolConfig } from '../src/protocol/config.js';
-import { ScaleSim } from './helpers/sim-scale.js';
+import { ScaleSim } from '../support/sim-scale.js';
 
 const CONFIG = localConfig();
 const BOUND_MS = CONFIG.reconnectIntervalMs + CONFIG.probeTimeoutMs + 5 * CONFIG.probeIntervalMs;

@@ -12,8 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { lanConfig } from '../src/protocol/config.js';
 import { suspicionTimeout } from '../src/protocol/math.js';
 import type { MemberEvent } from '../src/protocol/members.js';
-import { ScaleSim, simAddress, simIndex, simName } from './helpers/sim-scale.js';
-import { runScenario, type ScenarioOptions, withoutLifeguard } from './helpers/sim-scenario.js';
+import { ScaleSim, simAddress, simIndex, simName } from '../support/sim-scale.js';
+import { runScenario, type ScenarioOptions, withoutLifeguard } from '../support/sim-scenario.js';
 
 const T = lanConfig().probeIntervalMs;
 const quiet: Partial<ScenarioOptions> = {

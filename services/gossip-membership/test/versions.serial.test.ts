@@ -1,4 +1,4 @@
-// Protocol and delegate versions against Go memberlist 0.2.2 peers (test/go-peer) on loopback:
+// Protocol and delegate versions against Go memberlist 0.2.2 peers (support/go-peer) on loopback:
 //  - a Go peer on ProtocolVersion 1 with a key seals with encryption version 0 (PKCS#7 padding); our
 //    node with --protocol-version=1 and the same key joins it and both see each other alive;
 //  - a Go peer that sets delegate versions 2/4/3: memberlist's verifyProtocol (state.go) refuses a
@@ -6,9 +6,9 @@
 //    --delegate-protocol-min/max/version 2/4/3 it can.
 import { freePort } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGoPeer } from './helpers/go-peer.js';
+import { startGoPeer } from '../support/go-peer.js';
+import { startTsNode, until } from '../support/ts-node.js';
 import { prepareInterop } from './helpers/interop-setup.js';
-import { startTsNode, until } from './helpers/ts-node.js';
 
 const IP = {
   goV1: '127.0.0.71',

@@ -1,7 +1,7 @@
 // memberlist messages ↔ bytes: `[type byte] + msgpack(struct)` (memberlist util.go encode/decode;
 // field tables and Go vectors in docs/wire.md §5). Encoding is byte-identical to a Go 0.2.2 node
 // (go-msgpack 0.5.x): keys sorted in byte order, bytes and strings as raw str, omitempty Source*
-// fields left out (msgpack.ts). Decoding accepts any key order, unknown keys and Go's alternative
+// fields left out (msgpack-writer.ts). Decoding accepts any key order, unknown keys and Go's alternative
 // forms, and returns values — never throws.
 //
 // Type bytes (messages.ts MessageType), and what follows them:
@@ -13,7 +13,7 @@
 //   8 user: UDP form, raw bytes to the end (the TCP form with userMsgHeader is in stream.ts).
 //   9 compress: struct {Algo u8, Buf bytes} (lzw.ts, compress.ts inflate it).
 //   10 encrypt: TCP frame marker only; passthrough of the bytes after the type (stream.ts frames it).
-//   12 hasCrc: u32 big-endian CRC32 of the rest, then the inner message (crc32.ts checks it).
+//   12 hasCrc: u32 big-endian CRC32 of the rest, then the inner message (has-crc.ts checks it).
 // Decode failures: {ok:false, code, detail}; codes TRUNCATED, BAD_MSGPACK, TOO_DEEP, UNKNOWN_TYPE
 // (a type byte outside 0–13), TOO_LARGE (pushPull limits), EMPTY (no bytes at all).
 
@@ -35,15 +35,9 @@ import {
   type Suspect,
   type UserMsgHeader,
 } from './messages.js';
-import {
-  decodeStruct,
-  type FieldSpec,
-  type FieldValue,
-  fixKey,
-  type MsgpackErrorCode,
-  type MsgpackWriter,
-  scratchWriter,
-} from './msgpack.js';
+import type { MsgpackErrorCode } from './msgpack-format.js';
+import { decodeStruct, type FieldSpec, type FieldValue } from './msgpack-struct.js';
+import { fixKey, type MsgpackWriter, scratchWriter } from './msgpack-writer.js';
 
 /** memberlist ≥ 0.6 push/pull header limits (net.go maxPushStateNodes / maxPushStateBytes). */
 export const MAX_PUSH_STATE_NODES = 1_048_576;

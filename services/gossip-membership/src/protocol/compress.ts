@@ -13,7 +13,8 @@
 import { writeCompress } from './codec.js';
 import { lzwCompress, lzwDecompress, MAX_DECOMPRESSED_BYTES } from './lzw.js';
 import { MessageType } from './messages.js';
-import { decodeStruct, scratchWriter } from './msgpack.js';
+import { decodeStruct } from './msgpack-struct.js';
+import { scratchWriter } from './msgpack-writer.js';
 
 /** compress.Algo for LZW, the only algorithm memberlist defines. */
 export const LZW_ALGO = 0;

@@ -1,5 +1,6 @@
-// The member table and memberlist's incarnation/state precedence rules (`state.go` aliveNode,
-// suspectNode, deadNode, refute, mergeState, verifyProtocol, resetNodes; docs/wire.md §10–§11).
+// The member table and memberlist's incarnation/state rules (`state.go` aliveNode, suspectNode,
+// deadNode, refute, mergeState, verifyProtocol, resetNodes; docs/wire.md §10–§11). Which view wins
+// is decided by precedence.ts (pure); this file carries the decision out.
 //
 // States: alive → suspect → dead, and left (a voluntary leave: a dead message with Node == From).
 // Incarnation is a per-node u32 that only the node itself raises, to refute accusations.
@@ -31,6 +32,7 @@ import type { ProtocolConfig } from './config.js';
 import { suspicionConfirmations, suspicionTimeout } from './math.js';
 import type { Alive, Dead, Message, NodeStateName, PushNodeState, Suspect } from './messages.js';
 import { NodeStateCode } from './messages.js';
+import { precedence } from './precedence.js';
 import { type Rng, shuffle } from './prng.js';
 import { Suspicion } from './suspicion.js';
 
@@ -217,21 +219,24 @@ export class MemberTable {
     }
 
     const isLocal = state.name === this.localName;
-    if (a.incarnation <= state.incarnation && !isLocal && !updatesNode) return;
-    if (a.incarnation < state.incarnation && isLocal) return;
+    const verdict = precedence({
+      message: 'alive',
+      incarnation: a.incarnation,
+      known: state.state,
+      knownIncarnation: state.incarnation,
+      local: isLocal,
+      bootstrap,
+      sameMetaAndVsn: isLocal && bytesEqual(a.meta, state.meta) && bytesEqual(a.vsn, state.vsn),
+      takeover: updatesNode,
+    });
+    if (verdict === 'stale') return;
 
     this.#suspicions.delete(a.node);
     const oldState = state.state;
     const oldMeta = state.meta;
 
-    if (!bootstrap && isLocal) {
-      if (
-        a.incarnation === state.incarnation &&
-        bytesEqual(a.meta, state.meta) &&
-        bytesEqual(a.vsn, state.vsn)
-      ) {
-        return;
-      }
+    if (verdict === 'ignore') return;
+    if (verdict === 'refute') {
       this.refute(state, a.incarnation);
     } else {
       this.#hooks.broadcast({ type: 'alive', body: a }, a.node, onFinished);
@@ -260,17 +265,21 @@ export class MemberTable {
   suspectNode(s: Suspect, now: number): void {
     const state = this.#byName.get(s.node);
     if (state === undefined) return;
-    if (s.incarnation < state.incarnation) return;
-
     const existing = this.#suspicions.get(s.node);
-    if (existing !== undefined) {
-      if (existing.timer.confirm(s.from, now)) this.#hooks.broadcast({ type: 'suspect', body: s }, s.node);
+    const verdict = precedence({
+      message: 'suspect',
+      incarnation: s.incarnation,
+      known: state.state,
+      knownIncarnation: state.incarnation,
+      local: state.name === this.localName,
+      suspected: existing !== undefined,
+    });
+    if (verdict === 'stale' || verdict === 'ignore') return;
+    if (verdict === 'confirm') {
+      if (existing?.timer.confirm(s.from, now)) this.#hooks.broadcast({ type: 'suspect', body: s }, s.node);
       return;
     }
-
-    if (state.state !== 'alive') return;
-
-    if (state.name === this.localName) {
+    if (verdict === 'refute') {
       this.refute(state, s.incarnation);
       return;
     }
@@ -319,23 +328,28 @@ export class MemberTable {
   deadNode(d: Dead, now: number, onFinished?: () => void): void {
     const state = this.#byName.get(d.node);
     if (state === undefined) return;
-    if (d.incarnation < state.incarnation) return;
+    const isLocal = state.name === this.localName;
+    const verdict = precedence({
+      message: 'dead',
+      incarnation: d.incarnation,
+      known: state.state,
+      knownIncarnation: state.incarnation,
+      local: isLocal,
+      selfDeclared: d.node === d.from,
+      leaving: this.leaving,
+    });
+    if (verdict === 'stale') return;
 
     this.#suspicions.delete(d.node);
-    if (state.state === 'dead' || state.state === 'left') return;
-
-    if (state.name === this.localName) {
-      if (!this.leaving) {
-        this.refute(state, d.incarnation);
-        return;
-      }
-      this.#hooks.broadcast({ type: 'dead', body: d }, d.node, onFinished);
-    } else {
-      this.#hooks.broadcast({ type: 'dead', body: d }, d.node);
+    if (verdict === 'ignore') return;
+    if (verdict === 'refute') {
+      this.refute(state, d.incarnation);
+      return;
     }
+    this.#hooks.broadcast({ type: 'dead', body: d }, d.node, isLocal ? onFinished : undefined);
 
     state.incarnation = d.incarnation;
-    state.state = d.node === d.from ? 'left' : 'dead';
+    state.state = verdict === 'left' ? 'left' : 'dead';
     state.stateChange = now;
     this.#hooks.event({ kind: state.state, node: snapshot(state), by: d.from });
   }

@@ -5,7 +5,7 @@
 //   1. label      [244][len][label] stripped and checked against the configured label (label.ts);
 //   2. decrypt    if a Cipher is configured: open with AD = label; on failure, plaintext is tried
 //                 only when `allowPlaintext` (memberlist GossipVerifyIncoming = false);
-//   3. CRC        [12][crc32 BE] verified and stripped, TOP LEVEL ONLY (crc32.ts);
+//   3. CRC        [12][crc32 BE] verified and stripped, TOP LEVEL ONLY (has-crc.ts);
 //   4. dispatch   compound (7) and compress (9) are unwrapped recursively (nesting ≤ maxDepth,
 //                 8 by default); ping, indirectPing, ackResp, nackResp, suspect, alive, dead and
 //                 user (8, raw bytes to the end of the part) become Messages. Types that are valid
@@ -29,7 +29,7 @@ import type { Cipher } from './cipher.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { decodeCompound, makeCompoundMessages, packPackets } from './compound.js';
 import { compressIfSmaller, decompressMessage } from './compress.js';
-import { addCrc, stripCrc } from './crc32.js';
+import { addCrc, stripCrc } from './has-crc.js';
 import { addLabel, checkLabel, labelBytes, removeLabel } from './label.js';
 import { MAX_DECOMPRESSED_BYTES } from './lzw.js';
 import { type Message, MessageType } from './messages.js';

@@ -27,8 +27,8 @@
 // injectable (randomNonce by default, fixedNonce for tests). Failures are values with a code.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Keyring } from '../keyring/keyring.js';
 import type { Cipher } from './cipher.js';
-import type { Keyring } from './keyring.js';
 
 export type EncryptionVersion = 0 | 1;
 

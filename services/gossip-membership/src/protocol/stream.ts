@@ -53,7 +53,8 @@ import {
   type PushPull,
   type PushPullHeader,
 } from './messages.js';
-import { MsgpackWriter, measure } from './msgpack.js';
+import { measure } from './msgpack-measure.js';
+import { MsgpackWriter } from './msgpack-writer.js';
 
 /** memberlist maxPushStateBytes: the largest encrypted stream payload accepted. */
 export const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;

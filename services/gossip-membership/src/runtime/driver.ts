@@ -11,14 +11,13 @@
 // first, newest first) once the datagrams the event loop read in this poll phase are all queued
 // (setImmediate runs right after the poll phase). Messages beyond the queue's depth are dropped
 // and counted (reason queue_full).
-// Inbound TCP streams are parsed incrementally (never waiting for EOF) and answered on the same
-// stream: push/pull → our state, ping → ack (or close on a wrong name), anything else → errResp.
+// Inbound TCP streams are answered by stream-server.ts.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { MemberInfo, MembershipView } from '../membership-view.js';
 import type { DropReason, GossipMetrics } from '../metrics.js';
-import { type Address, ipString } from '../protocol/address.js';
+import { type Address, ipBytes, ipString } from '../protocol/address.js';
 import type { ProtocolConfig } from '../protocol/config.js';
 import { Engine, type Ready, type StreamRequest } from '../protocol/engine.js';
 import { InboundQueue } from '../protocol/inbound-queue.js';
@@ -27,6 +26,7 @@ import type { Message } from '../protocol/messages.js';
 import { createRng } from '../protocol/prng.js';
 import { bindGossipPort, type GossipPort } from '../transport/gossip-port.js';
 import type { Endpoint, Stream } from '../transport/interface.js';
+import { inboundStreamServer } from './stream-server.js';
 import type { StreamFrame, WireCodec } from './wire.js';
 
 export interface DriverOptions {
@@ -59,29 +59,6 @@ export interface DriverDelegate {
   mergeRemoteState(state: Uint8Array, join: boolean): void;
   /** The member events of one engine step, in order (EventDelegate). */
   notify(events: readonly MemberEvent[]): void;
-}
-
-/** IP text → the 4-byte (IPv4) or 16-byte form memberlist carries in Addr fields. */
-export function ipBytes(ip: string): Uint8Array {
-  if (isIP(ip) === 4) return Uint8Array.from(ip.split('.').map(Number));
-  if (isIP(ip) !== 6) throw new Error(`not an IP address: ${ip}`);
-  const v4tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  let text = ip;
-  if (v4tail) {
-    const [a, b, c, d] = (v4tail[2] as string).split('.').map(Number) as [number, number, number, number];
-    text = `${v4tail[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail = ''] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = text.includes('::') && tail ? tail.split(':') : [];
-  const groups = text.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = Number.parseInt(g, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
 }
 
 const toEndpoint = (a: Address): Endpoint => ({ ip: ipString(a.addr), port: a.port });
@@ -142,7 +119,18 @@ export class Driver implements MembershipView {
     port.udp.onSendError((err, to) =>
       this.#log.debug({ err: { message: err.message }, to }, 'udp send failed'),
     );
-    port.tcp.onStream((s) => void this.#onStream(s));
+    const streams = inboundStreamServer({
+      codec: o.codec,
+      engine: this.engine,
+      now: monotonic,
+      closed: () => this.#closed,
+      drop: (reason, detail, from) => this.#drop(reason, detail, from),
+      apply: (ready) => this.#apply(ready),
+      countIn: (type) => this.#o.metrics?.messages.inc({ direction: 'in', type }),
+      countStream: (stream) => this.#countStream(stream),
+      logger: this.#log,
+    });
+    port.tcp.onStream((stream) => void streams(stream));
     this.#apply(this.engine.tick(monotonic()));
   }
 
@@ -465,64 +453,5 @@ export class Driver implements MembershipView {
     }
     if (this.#closed) return;
     this.#apply(this.engine.tcpPingResult(r.id, didContact, monotonic()));
-  }
-
-  async #onStream(s: Stream): Promise<void> {
-    const codec = this.#o.codec;
-    const inbound = codec.inboundStream?.() ?? {
-      parse: codec.parseStream,
-      encodeReply: (frame: StreamFrame) => codec.encodeStream(frame),
-    };
-    try {
-      let f: StreamFrame;
-      try {
-        f = await s.readFrame(inbound.parse, this.engine.config.tcpTimeoutMs);
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        const reason =
-          e.code === 'TOO_LARGE'
-            ? 'too_large'
-            : e.code === 'PARSE'
-              ? (codec.streamDropReason?.(e.message) ?? 'decode')
-              : 'stream';
-        this.#drop(reason, e.message, s.remote);
-        // memberlist closes a stream with an unacceptable label without a word.
-        if ((e.code === 'PARSE' && reason !== 'label') || e.code === 'TOO_LARGE')
-          await s.write(inbound.encodeReply({ type: 'err', value: { error: e.message } })).catch(() => {});
-        return;
-      }
-      this.#o.metrics?.messages.inc({ direction: 'in', type: f.type });
-      if (this.#closed) return;
-      switch (f.type) {
-        case 'pushPull': {
-          const { reply, ready, error } = this.engine.handlePushPull(
-            { addr: ipBytes(s.remote.ip), port: s.remote.port },
-            f.value,
-            monotonic(),
-          );
-          await s.write(inbound.encodeReply({ type: 'pushPull', value: reply })).catch(() => {});
-          if (error) this.#log.warn({ from: s.remote, error }, 'push/pull merge refused');
-          this.#apply(ready);
-          return;
-        }
-        case 'ping': {
-          const ack = this.engine.handleStreamPing(f.value);
-          if (ack) await s.write(inbound.encodeReply({ type: 'ackResp', value: ack })).catch(() => {});
-          return;
-        }
-        case 'user':
-          return; // no user delegate: accepted and ignored, as memberlist without a Delegate
-        default:
-          this.#drop('decode', `unexpected stream frame ${f.type}`, s.remote);
-          await s
-            .write(
-              inbound.encodeReply({ type: 'err', value: { error: `unexpected message type ${f.type}` } }),
-            )
-            .catch(() => {});
-      }
-    } finally {
-      this.#countStream(s);
-      s.close();
-    }
   }
 }

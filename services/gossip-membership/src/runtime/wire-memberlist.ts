@@ -7,10 +7,11 @@
 // SkipInboundLabelCheck, and edgefleet's lenient migration rule with labelMigration). Compression as EnableCompression says (UDP only when shorter, TCP always — Go's
 // rules); encryption when the keyring holds a key (protocol/security.ts codecSecurity: seal with
 // the primary, open with any key; GossipVerifyIncoming/Outgoing for a plaintext→encrypted rollout).
+
+import type { Keyring } from '../keyring/keyring.js';
 import type { DropReason } from '../metrics.js';
 import { encodedSize } from '../protocol/codec.js';
 import type { ProtocolConfig } from '../protocol/config.js';
-import type { Keyring } from '../protocol/keyring.js';
 import { checkLabel, labelBytes, labelOverhead, readStreamLabel } from '../protocol/label.js';
 import type { Message } from '../protocol/messages.js';
 import { decodePacket, encodePacket, type PacketErrorCode } from '../protocol/packet.js';

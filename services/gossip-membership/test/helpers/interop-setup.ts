@@ -3,8 +3,8 @@
 // the file registered when it ends (also when a test failed halfway).
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
-import { buildGoPeer } from './go-peer.js';
-import { serviceEntry } from './ts-node.js';
+import { buildGoPeer } from '../../support/go-peer.js';
+import { serviceEntry } from '../../support/ts-node.js';
 
 export interface Killable {
   kill(): Promise<unknown>;

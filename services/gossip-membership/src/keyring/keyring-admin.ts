@@ -18,8 +18,8 @@
 // Keys never leave this module: listings and logs carry fingerprints (fingerprint()).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { parseKeyBase64 } from './protocol/key-parse.js';
-import { Keyring } from './protocol/keyring.js';
+import { parseKeyBase64 } from './key-parse.js';
+import { Keyring } from './keyring.js';
 
 /** Hex characters of sha256(key) shown for a key (64 bits: unique in any keyring, reveals nothing). */
 export const FINGERPRINT_HEX = 16;

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { eventually, type ServiceProcess, startServiceProcess } from '@edgefleet/testkit';
 
-export const serviceEntry = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const serviceEntry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 export interface TsMember {
   name: string;

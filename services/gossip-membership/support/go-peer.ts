@@ -1,4 +1,4 @@
-// The Go test peer (test/go-peer/main.go, Debian's memberlist 0.2.2) as a child process: built once
+// The Go test peer (support/go-peer/main.go, Debian's memberlist 0.2.2) as a child process: built once
 // into the git-ignored `.go-build/` folder (rebuilt only when main.go is newer than the binary), started
 // with flags, observed through its HTTP interface (/members reports every node with its exact state).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const sourceDir = fileURLToPath(new URL('../go-peer/', import.meta.url));
-const buildDir = fileURLToPath(new URL('../../.go-build/', import.meta.url));
+const sourceDir = fileURLToPath(new URL('./go-peer/', import.meta.url));
+const buildDir = fileURLToPath(new URL('../.go-build/', import.meta.url));
 export const goPeerBinary = `${buildDir}go-peer`;
 
 const mtime = (p: string): number => {

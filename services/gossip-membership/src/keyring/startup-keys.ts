@@ -5,23 +5,9 @@
 //     API the file holds the new keys, and an old --key on the command line must not come back as
 //     primary on restart);
 //   - a file that does not exist yet is created from --key / --key-text (primary first);
-//   - every change made through the keyring API rewrites it atomically (write a temporary file in
-//     the same directory, fsync, rename over the old one, fsync the directory), mode 0600.
-import { readTextFile, writeFileAtomic } from './atomic-file.js';
-import {
-  combineKeySources,
-  formatKeyringFile,
-  type KeySources,
-  type KeysParse,
-  keysEqual,
-} from './protocol/key-parse.js';
-
-/** The file's text, or undefined when it does not exist. */
-export const readKeyringFile = (path: string): Promise<string | undefined> => readTextFile(path);
-
-/** Replaces the file with `keys` (primary first) so that a crash leaves the old or the new file, whole. */
-export const writeKeyringFile = (path: string, keys: readonly Uint8Array[]): Promise<void> =>
-  writeFileAtomic(path, formatKeyringFile(keys), 0o600);
+//   - every change made through the keyring API rewrites it (keyring-file.ts, keyring-admin.ts).
+// Pure: the caller reads the file and writes it when `create` says so.
+import { combineKeySources, type KeySources, type KeysParse, keysEqual } from './key-parse.js';
 
 export type StartupKeys = KeysParse & {
   /** The file must be created with these keys (it did not exist). */

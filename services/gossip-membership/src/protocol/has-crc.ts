@@ -1,5 +1,6 @@
-// CRC32-IEEE (the zlib/Ethernet polynomial 0xEDB88320, reflected; Go hash/crc32.ChecksumIEEE) and
-// memberlist's hasCrc wrapper (type 12, protocol version 5; net.go rawSendMsgPacket/ingestPacket):
+// memberlist's hasCrc wrapper (type 12, protocol version 5; net.go rawSendMsgPacket/ingestPacket),
+// with the CRC32-IEEE of Go's hash/crc32.ChecksumIEEE: the zlib/Ethernet polynomial 0xEDB88320,
+// reflected, which is what node:zlib's crc32 computes.
 //
 //   [12][CRC32-IEEE(msg), 4 bytes BIG-endian][msg]
 //
@@ -8,23 +9,7 @@
 // drops the packet. A 12 shorter than 5 bytes falls through to the dispatcher, which rejects
 // type 12 ("not supported") — reported here as TRUNCATED. The CRC is over the bytes after the
 // 5-byte header. Example: 0c a8cb2def 0282a75061796c6f6164c0a55365714e6f07 (docs/wire.md §6.4).
-
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC32-IEEE of `data` as an unsigned 32-bit number. */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from 'node:zlib';
 
 export const HAS_CRC_TYPE = 12;
 export const CRC_HEADER_BYTES = 5;

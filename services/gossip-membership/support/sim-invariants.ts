@@ -17,8 +17,8 @@
 // Full (checkAll, at small N after every step): I2 on every engine's own record, and I3 on every
 // view (a dead record of a healthy node whose stateChange is inside the healthy window).
 
-import { suspicionTimeout } from '../../src/protocol/math.js';
-import type { MemberEvent } from '../../src/protocol/members.js';
+import { suspicionTimeout } from '../src/protocol/math.js';
+import type { MemberEvent } from '../src/protocol/members.js';
 import type { ScaleSim } from './sim-scale.js';
 
 export interface InvariantOptions {

@@ -24,16 +24,17 @@
 // their deadline when either direction is blocked or the peer is down.
 //
 // Accounting (per node): UDP packets, messages (piggybacked ones included) and bytes sent, where
-// bytes = Σ estimateSize(message) + compound overhead (1 + 1 + 2 per part) — the memberlist
-// payload before compression, CRC, encryption, label and IP/UDP headers. Streams counted apart.
+// bytes = Σ estimateSize(message) (the codec's exact length, message-size.ts) + compound overhead
+// (1 + 1 + 2 per part) — the memberlist payload before compression, CRC, encryption, label and
+// IP/UDP headers. Streams counted apart.
 
-import type { Address } from '../../src/protocol/address.js';
-import { buildVsn, lanConfig, type ProtocolConfig } from '../../src/protocol/config.js';
-import { Engine, type Ready } from '../../src/protocol/engine.js';
-import type { MemberEvent } from '../../src/protocol/members.js';
-import { estimateSize } from '../../src/protocol/message-size.js';
-import type { Alive, Message, Ping, PushPull } from '../../src/protocol/messages.js';
-import { createRng, type Rng } from '../../src/protocol/prng.js';
+import type { Address } from '../src/protocol/address.js';
+import { buildVsn, lanConfig, type ProtocolConfig } from '../src/protocol/config.js';
+import { Engine, type Ready } from '../src/protocol/engine.js';
+import type { MemberEvent } from '../src/protocol/members.js';
+import { estimateSize } from '../src/protocol/message-size.js';
+import type { Alive, Message, Ping, PushPull } from '../src/protocol/messages.js';
+import { createRng, type Rng } from '../src/protocol/prng.js';
 
 export interface ScaleSimOptions {
   seed: number;

@@ -13,8 +13,8 @@
 // Faults (loss/delay/duplication) apply all along. Node counts and times are parameters; the
 // defaults fit a 60 s run.
 
-import { lanConfig, type ProtocolConfig } from '../../src/protocol/config.js';
-import { createRng } from '../../src/protocol/prng.js';
+import { lanConfig, type ProtocolConfig } from '../src/protocol/config.js';
+import { createRng } from '../src/protocol/prng.js';
 import { InvariantChecker } from './sim-invariants.js';
 import { ScaleSim, type StarveOptions } from './sim-scale.js';
 
