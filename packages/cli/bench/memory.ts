@@ -3,10 +3,11 @@
 // process is read from /proc while that happens, next to two baselines started in the same run (a bare
 // Node process and a bare fastify server), so the report shows what each service adds.
 //   pnpm --filter @edgefleet/cli bench:memory [--jobs 50] [--settle 30] [--samples 10]
-//     [--node-options "--max-semi-space-size=1"] [--env MALLOC_ARENA_MAX=2]
+//     [--node-options "--max-semi-space-size=1"] [--env MALLOC_ARENA_MAX=2] [--baseline <commit>]
 // --settle: seconds of idleness before the idle samples; --samples: idle samples, one a second;
 // --node-options: NODE_OPTIONS for the node's processes, --env: more of their environment (to measure
-// a V8 flag or an allocator setting before adopting it).
+// a V8 flag or an allocator setting before adopting it). --baseline: a four-process node of an earlier
+// commit (built by baseline-tree.ts) is measured first in the same run, with the same baselines.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,9 @@ import { Redis } from 'ioredis';
 import { TERMINAL } from '../src/chaos/plan.js';
 import { submit } from '../src/commands/submit.js';
 import { type LocalNodeProcess, startLocalNodeProcess } from '../src/local/node-process.js';
+import { BASELINE_JOB_USER, type BaselineTree, prepareBaselineTree } from './baseline-tree.js';
 import { median, procMemory, procPss } from './proc-memory.js';
+import { ensureSystemUser } from './system-user.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -36,6 +39,8 @@ const JOBS = Number(arg('jobs', '50'));
 const SETTLE_S = Number(arg('settle', '30'));
 const SAMPLES = Number(arg('samples', '10'));
 const NODE_OPTIONS = arg('node-options', '');
+/** --baseline <commit>: a four-process node of that commit's code measured in the same run. */
+const BASELINE = arg('baseline', process.env.EDGEFLEET_BENCH_BASELINE ?? '') || undefined;
 /** --env KEY=VALUE (repeatable): more environment for the node, e.g. MALLOC_ARENA_MAX=2. */
 const EXTRA_ENV: Record<string, string> = Object.fromEntries(
   argv
@@ -98,15 +103,26 @@ const seriesOf = (name: string): Series => {
   return s;
 };
 
-type Mode = 'four' | 'single';
-/** Series names of the single-process node carry this prefix. */
+type Mode = 'four' | 'single' | 'baseline';
+/** Series names of the single-process node carry this prefix, the baseline node's BASE. */
 const SINGLE = 'single:';
+const BASE = 'base:';
+const say = (line: string) => process.stdout.write(`${line}\n`);
+// Built before anything is measured: the build's CPU must not weigh on any sample.
+const baselineTree: BaselineTree | undefined = BASELINE
+  ? prepareBaselineTree(join(import.meta.dirname, '../../..'), BASELINE, say)
+  : undefined;
+if (baselineTree) ensureSystemUser(BASELINE_JOB_USER, say);
 /** The single-process node's process (pids.json name), and its series. */
 const SINGLE_PROCESS = 'edgefleet-node';
 const restarts: string[] = [];
 /** Wall time of each node's burst, s, and terminal state → jobs of it. */
-const busyWallS: Record<Mode, number> = { four: Number.NaN, single: Number.NaN };
-const outcome: Record<Mode, Map<string, number>> = { four: new Map(), single: new Map() };
+const busyWallS: Record<Mode, number> = { four: Number.NaN, single: Number.NaN, baseline: Number.NaN };
+const outcome: Record<Mode, Map<string, number>> = {
+  four: new Map(),
+  single: new Map(),
+  baseline: new Map(),
+};
 const baselines: ChildProcess[] = [];
 const emu = await startEmulator();
 emu.createBucket(JOBS_BUCKET);
@@ -125,12 +141,23 @@ async function measure(mode: Mode): Promise<void> {
   mkdirSync(dataDir);
   let node: LocalNodeProcess | undefined;
   let redis: Redis | undefined;
-  const key = (name: string) => (mode === 'single' ? `${SINGLE}${name}` : name);
+  const key = (name: string) =>
+    mode === 'single' ? `${SINGLE}${name}` : mode === 'baseline' ? `${BASE}${name}` : name;
   try {
     // A queue of its own: the other node must not take its jobs.
     const queueUrl = emu.createQueue(`edgefleet-jobs-${mode}`, { VisibilityTimeout: '60' });
     const startedAt = Date.now();
-    node = await startLocalNodeProcess({
+    // The baseline's own launcher (its dist/local/node-process.js starts its own dist/main.js).
+    const start = baselineTree
+      ? mode === 'baseline'
+        ? (
+            (await import(join(baselineTree.dir, 'packages/cli/dist/local/node-process.js'))) as {
+              startLocalNodeProcess: typeof startLocalNodeProcess;
+            }
+          ).startLocalNodeProcess
+        : startLocalNodeProcess
+      : startLocalNodeProcess;
+    node = await start({
       dataDir,
       nodeName: `bench-memory-${mode}`,
       logFile,
@@ -141,13 +168,14 @@ async function measure(mode: Mode): Promise<void> {
         EDGEFLEET_QUEUE_URLS: queueUrl,
         EDGEFLEET_ALLOWED_BUCKETS: `${JOBS_BUCKET},${RESULTS_BUCKET}`,
         ...(mode === 'single' ? { EDGEFLEET_LOCAL_SINGLE_PROCESS: 'true' } : {}),
+        ...(mode === 'baseline' ? { EDGEFLEET_JOB_USER: BASELINE_JOB_USER } : {}),
         ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
         ...EXTRA_ENV,
       },
     });
     const up = node;
     process.stdout.write(
-      `${mode === 'single' ? 'single-process' : 'four-process'} node up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; idle for ${SETTLE_S} s\n`,
+      `${mode} node up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; idle for ${SETTLE_S} s\n`,
     );
 
     // The processes to watch: the node's, by name, plus local mode itself and the baselines.
@@ -258,6 +286,7 @@ try {
       }),
     );
   }
+  if (baselineTree) await measure('baseline');
   await measure('four');
   await measure('single');
 } finally {
@@ -327,6 +356,19 @@ const table: BenchTable = {
     row('single-process node: `edgefleet node` (4 services in 1 process)', get(SINGLE_NODE[0] as string)),
     row('single-process node: redis-server', get(SINGLE_NODE[1] as string), true, false),
     row('**whole single-process node** (1 process + redis-server)', wholeSingle, true, false),
+    ...(baselineTree
+      ? [
+          ...SERVICES.map((n) =>
+            row(`${n}, baseline ${baselineTree.commit.slice(0, 12)}`, get(`${BASE}${n}`)),
+          ),
+          row(
+            `**whole node, baseline ${baselineTree.commit.slice(0, 12)}** (4 services + redis-server)`,
+            wholeOf([...NODE_PROCESSES].map((n) => `${BASE}${n}`)),
+            true,
+            false,
+          ),
+        ]
+      : []),
     row(
       `bare Node ${process.versions.node.split('.')[0]} process (baseline)`,
       get('bare Node process'),
@@ -371,6 +413,17 @@ const notes: string[] = [
   `Single-process node: ${mib(median(wholeSingle.idleRss))} MiB idle for the whole node vs ` +
     `${mib(median(whole.idleRss))} MiB with four processes in this run; target ${SINGLE_TARGET_MIB} MiB ` +
     `(${median(wholeSingle.idleRss) / KIB_PER_MIB <= SINGLE_TARGET_MIB ? 'met' : 'missed'}).`,
+  ...(baselineTree
+    ? [
+        `Four-process node vs baseline ${baselineTree.commit.slice(0, 12)} (that commit's code, measured first in this run): idle RSS ` +
+          SERVICES.map((n) => {
+            const a = median(get(n).idleRss);
+            const b = median(get(`${BASE}${n}`).idleRss);
+            return `${n} ${((a / b - 1) * 100).toFixed(1)} %`;
+          }).join(', ') +
+          '.',
+      ]
+    : []),
   ...(['four', 'single'] as const).map(
     (m) =>
       `The burst, ${m === 'four' ? 'four-process' : 'single-process'} node: ${JOBS} jobs ended in ${fmt(busyWallS[m])} s (${[...outcome[m]].map(([k, n]) => `${k} ${n}`).join(', ')}).`,
@@ -382,7 +435,7 @@ const notes: string[] = [
 emitBenchSection({
   id: 'memory',
   title: 'Memory: idle and busy RSS of each service and of the whole node',
-  command: `pnpm --filter @edgefleet/cli bench:memory${JOBS !== 50 ? ` --jobs ${JOBS}` : ''}${NODE_OPTIONS ? ` --node-options "${NODE_OPTIONS}"` : ''}${Object.entries(
+  command: `pnpm --filter @edgefleet/cli bench:memory${JOBS !== 50 ? ` --jobs ${JOBS}` : ''}${baselineTree ? ` --baseline ${baselineTree.commit.slice(0, 12)}` : ''}${NODE_OPTIONS ? ` --node-options "${NODE_OPTIONS}"` : ''}${Object.entries(
     EXTRA_ENV,
   )
     .map(([k, v]) => ` --env ${k}=${v}`)
