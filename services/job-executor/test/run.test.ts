@@ -291,7 +291,8 @@ describe('cancel while downloading', () => {
   it('cancel while DOWNLOADING (S3 holds an input) → CANCELED within seconds, nothing half-written kept', async () => {
     let proxy: FaultProxy | undefined;
     const h2 = await startHarness({
-      user: 'ef-exec-run',
+      // A user of its own: the executor refuses to start while its job user's uid is in use.
+      user: 'ef-exec-run-s3',
       logger: sink.logger,
       s3Client: async (emu) => {
         proxy = await startFaultProxy(emu.endpoint);

@@ -19,6 +19,7 @@ export function environmentOptionsFromConfig(
     python: config.pythonBin,
     seedPip: config.envSeedPip,
     killGraceMs: config.killGraceMs,
+    minFreeBytes: config.envMinFreeBytes,
     pip: {
       indexUrl: config.pipIndexUrl,
       extraIndexUrls: config.pipExtraIndexUrls,
