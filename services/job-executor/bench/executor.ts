@@ -23,7 +23,7 @@ import { decodeEntry, encodeEntry, JobMessageV1, type JobsEntry, ResultsEntry } 
 import { createLogger, transitionJob } from '@edgefleet/service-kit';
 import { buildWheel, emitBenchSection, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { type Config, loadConfig } from '../src/config.js';
-import type { EnvironmentManager } from '../src/env/types.js';
+import type { EnvironmentManager } from '../src/core/env/types.js';
 import { createExecutor } from '../src/executor-service.js';
 import { naiveEnvironmentManager } from './naive-environment.js';
 

@@ -49,12 +49,12 @@ import { createLogTail } from './adapters/log-tail.js';
 import { type KillTarget, killJobProcesses, runJobProcess } from './adapters/process-runner.js';
 import { currentBootId, type RunStateStore } from './adapters/run-state.js';
 import { downloadFiles, listInputs } from './adapters/s3-downloader.js';
+import type { EnvironmentManager } from './core/env/types.js';
 import { buildJobEnv } from './core/job-env.js';
 import { diskShortfall, effectiveLimits } from './core/limits.js';
 import { type Outcome, runOutcome } from './core/outcome.js';
 import { decideStart, type RecordView } from './core/phases.js';
 import { planWorkspace } from './core/workspace-plan.js';
-import type { EnvironmentManager } from './env/types.js';
 
 export const BY = 'job-executor';
 /** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */

@@ -1,4 +1,4 @@
-// The manager's options from the executor's configuration (for main.ts's wiring).
+// The manager's options from the executor's configuration (for createExecutor, executor-service.ts).
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
