@@ -147,6 +147,8 @@ export async function startHarness(o: {
   emulator.createBucket(FOREIGN_BUCKET);
   const s3 = o.s3Client ? await o.s3Client(emulator) : emulator.s3();
   const redis = redisServer.client();
+  // Handled, as createRedis's clients are: reconnects are routine (a test may restart Redis).
+  redis.on('error', () => {});
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'edgefleet-exec-'));
   chmodSync(dataDir, 0o755); // the job user must reach the venvs and its workspace
   const config: Config = {
