@@ -41,8 +41,8 @@ import {
   prepareJobFolder,
 } from '../../services/job-executor/src/adapters/job-folder.js';
 import { buildApp as buildExecutorApp } from '../../services/job-executor/src/app.js';
+import { normaliseRequirements } from '../../services/job-executor/src/core/env/requirements.js';
 import { type ListedInput, planWorkspace } from '../../services/job-executor/src/core/workspace-plan.js';
-import { normaliseRequirements } from '../../services/job-executor/src/env/requirements.js';
 import { JobStore } from '../../services/job-receiver/src/adapters/job-store.js';
 import { decideIntake, type IntakePolicy } from '../../services/job-receiver/src/core/intake.js';
 import { signBody } from '../../services/job-receiver/src/core/signature.js';

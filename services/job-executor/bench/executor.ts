@@ -19,24 +19,13 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import {
-  decodeEntry,
-  encodeEntry,
-  GROUPS,
-  JobMessageV1,
-  JobsEntry,
-  ResultsEntry,
-  redisNames,
-} from '@edgefleet/contracts';
-import { createLogger, StreamConsumer, transitionJob } from '@edgefleet/service-kit';
+import { decodeEntry, encodeEntry, JobMessageV1, type JobsEntry, ResultsEntry } from '@edgefleet/contracts';
+import { createLogger, transitionJob } from '@edgefleet/service-kit';
 import { buildWheel, emitBenchSection, startEmulator, startRedisServer } from '@edgefleet/testkit';
-import { detectCgroups } from '../src/adapters/cgroup.js';
-import { resolveJobUser } from '../src/adapters/job-user.js';
-import { naiveEnvironmentManager } from '../src/adapters/naive-environment.js';
-import { RunStateStore } from '../src/adapters/run-state.js';
-import { createEnvironmentManager } from '../src/env/index.js';
-import type { EnvironmentManager } from '../src/env/types.js';
-import { type ExecutorSettings, JobExecutor } from '../src/executor.js';
+import { type Config, loadConfig } from '../src/config.js';
+import type { EnvironmentManager } from '../src/core/env/types.js';
+import { createExecutor } from '../src/executor-service.js';
+import { naiveEnvironmentManager } from './naive-environment.js';
 
 const run = promisify(execFile);
 const JOBS = Number(process.env.BENCH_JOBS ?? 5);
@@ -74,8 +63,13 @@ await put(
   'import time\nt0 = time.perf_counter()\nimport bench_dep\nprint(f"user_ms={(time.perf_counter() - t0) * 1000:.3f}")\n',
 );
 
-const settings: ExecutorSettings = {
+const config: Config = {
+  ...loadConfig({}),
+  port: 0,
+  nodeName: 'bench',
+  instanceId: 'bench',
   dataDir,
+  jobUser: USER,
   maxAttempts: 2,
   allowedBuckets: [BUCKET],
   maxInputBytes: 4 * 1024 ** 3,
@@ -96,38 +90,36 @@ const settings: ExecutorSettings = {
   logTailMaxEntries: 1000,
   jobEnvPassthrough: [],
   concurrency: 1,
+  envCacheMaxBytes: 4 * 1024 ** 3,
+  envMinFreeBytes: 0,
+  envSeedPip: false,
+  envBuildAsJobUser: false,
+  pipNoIndex: true,
 };
 const logger = createLogger({ service: 'bench', level: 'warn', pretty: false });
-const jobUser = await resolveJobUser(USER);
-const cgroups = await detectCgroups();
+let summary = { cgroups: '', jobUser: '' };
 
-async function measure(label: string, environments: EnvironmentManager, jobs: number, warmup: number) {
-  const names = redisNames(`bench${label.replace(/\W/g, '')}`);
-  const executor = new JobExecutor({
-    settings,
-    redis,
-    names,
-    s3,
-    environments,
-    cgroups,
-    jobUser,
-    runState: new RunStateStore(dataDir),
-    logger: logger,
-    node: 'bench',
-    serviceEnv: {},
-  });
-  const consumer = new StreamConsumer<JobsEntry>({
-    redis,
-    stream: names.jobsStream,
-    group: GROUPS.executor,
-    consumer: 'bench',
-    deadStream: names.deadStream,
-    decode: (f) => decodeEntry(JobsEntry, f),
-    handle: (e, s) => executor.handle(e, s),
-    logger: logger,
-    blockMs: 100,
-  });
-  consumer.start();
+/** `environments`: absent, the service's own environment cache; else the manager benchmarked instead. */
+async function measure(
+  label: string,
+  environments: EnvironmentManager | undefined,
+  jobs: number,
+  warmup: number,
+) {
+  const executor = await createExecutor(
+    { ...config, redisPrefix: `bench${label.replace(/\W/g, '')}` },
+    {
+      logger,
+      redis,
+      s3,
+      serviceEnv: {},
+      consumerBlockMs: 100,
+      ...(environments ? { environments } : {}),
+    },
+  );
+  const { names } = executor;
+  summary = { cgroups: executor.cgroups.summary, jobUser: executor.jobUser.name };
+  await executor.start();
   const reader = redis.duplicate();
   let lastId = '0-0';
   const overheads: number[] = [];
@@ -185,7 +177,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
       overheads.push(total - userMs);
     }
   }
-  await consumer.stop(2000);
+  await executor.stop(10_000);
   process.stderr.write(`measured ${label}\n`);
   reader.disconnect();
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
@@ -198,18 +190,7 @@ async function measure(label: string, environments: EnvironmentManager, jobs: nu
   };
 }
 
-const cached = await measure(
-  'cache (warm)',
-  createEnvironmentManager({
-    cacheDir: join(dataDir, 'envs'),
-    maxCacheBytes: 4 * 1024 ** 3,
-    seedPip: false,
-    pip: { noIndex: true },
-    minFreeBytes: 0,
-  }),
-  JOBS,
-  1,
-);
+const cached = await measure('cache (warm)', undefined, JOBS, 1);
 process.stderr.write('cache measured\n');
 const naive = await measure(
   'naive venv+pip',
@@ -272,7 +253,7 @@ emitBenchSection({
     `wheel requirement (a local wheel from S3), ${JOBS} jobs with the environment cache warm (after one ` +
     `warm-up job), ${naive.jobs} with the naive flow; then one ${DOWNLOAD_MIB} MiB object downloaded from ` +
     'the S3/SQS emulator, twice by each downloader, each download in a process of its own so that its ' +
-    `peak RSS is its own. cgroups: ${cgroups.summary}; job user ${jobUser.name}. ` +
+    `peak RSS is its own. cgroups: ${summary.cgroups}; job user ${summary.jobUser}. ` +
     'Resize with BENCH_JOBS and BENCH_DOWNLOAD_MIB.',
   tables: [
     {

@@ -1,22 +1,20 @@
-// The HTTP surface of job-executor: health, readiness and metrics (service-kit), plus this service's
-// one route, POST /v1/drain (drain.ts).
+// The HTTP app of job-executor: service-kit's health, readiness and metrics routes. The service's own
+// route, POST /v1/drain, is registered on it by createExecutor (drain.ts, registerDrainRoute).
 import { createHttpApp, type HttpApp, type ReadinessCheck, type ServiceDeps } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import { SERVICE } from './config.js';
-import { type Drain, registerDrainRoute } from './drain.js';
 
 export interface AppDeps {
   logger: Logger;
   checks: ReadinessCheck[];
   host: string;
-  drain: Drain;
   apiToken?: string;
   /** The metrics registry; absent: the app's own. */
   registry?: ServiceDeps['registry'];
 }
 
 export function buildApp(deps: AppDeps): HttpApp {
-  const http = createHttpApp({
+  return createHttpApp({
     service: SERVICE,
     logger: deps.logger,
     checks: deps.checks,
@@ -24,6 +22,4 @@ export function buildApp(deps: AppDeps): HttpApp {
     ...(deps.apiToken ? { apiToken: deps.apiToken } : {}),
     ...(deps.registry ? { registry: deps.registry } : {}),
   });
-  registerDrainRoute(http, deps.drain);
-  return http;
 }

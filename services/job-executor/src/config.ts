@@ -108,6 +108,8 @@ export const ConfigSchema = z.object({
   envCacheDir: z.string().min(1).optional(),
   /** Disk quota of the environment cache, in bytes (LRU eviction above it; default 20 GiB). */
   envCacheMaxBytes: env.number(0).default(20 * 1024 * MiB),
+  /** Free bytes the cache's disk must have for a new environment to be built (default 256 MiB). */
+  envMinFreeBytes: env.number(0).default(256 * MiB),
   /** Give each venv its own pip (ensurepip, ~2 s per build); false: the host's pip installs into it. */
   envSeedPip: env.bool().default(true),
   /**

@@ -42,10 +42,10 @@ import { foreignUidProcesses } from './adapters/proc-scan.js';
 import { RunStateStore } from './adapters/run-state.js';
 import { buildApp } from './app.js';
 import { type Config, SERVICE } from './config.js';
+import type { EnvironmentManager } from './core/env/types.js';
 import { jobUserInUse } from './core/start-checks.js';
-import { Drain } from './drain.js';
+import { Drain, registerDrainRoute } from './drain.js';
 import { createEnvironmentManager, environmentOptionsFromConfig } from './env/index.js';
-import type { EnvironmentManager } from './env/types.js';
 import { BY, type ExecutorSettings, JobExecutor, recoverLeftovers } from './executor.js';
 
 /** How often a data folder the job user cannot reach is looked at again, in ms. */
@@ -241,10 +241,10 @@ export async function createExecutor(
         why: () => 'drained (POST /v1/drain): takes no jobs until restarted',
       },
     ],
-    drain,
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
     ...(deps.registry ? { registry: deps.registry } : {}),
   });
+  registerDrainRoute(http, drain);
   const { app } = http;
 
   let control: ControlSubscriber | undefined;

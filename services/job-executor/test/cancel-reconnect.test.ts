@@ -7,7 +7,7 @@ import { type Harness, pyJob, startHarness } from './support/harness.js';
 let h: Harness;
 const sink = logSink('info');
 beforeAll(async () => {
-  h = await startHarness({ user: 'ef-exec-cancel', logger: sink.logger, cancelCheckMs: 2000 });
+  h = await startHarness({ user: 'ef-exec-cancel', logger: sink.logger, settings: { cancelCheckMs: 2000 } });
 });
 afterAll(async () => {
   await h?.stop();

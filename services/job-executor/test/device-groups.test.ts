@@ -50,9 +50,8 @@ beforeAll(async () => {
   for (const rel of GPU_NODES) mknod(rel, gpuGid);
   mknod('secret', otherGid);
   mknod('nvhost-root', 0);
-  const groups = await resolveJobGroups({ devRoot: dev, extra: [] });
-  if (!groups.ok) throw new Error(groups.problem);
-  h = await startHarness({ user: 'ef-exec-gpu', settings: { jobGroups: groups.gids } });
+  // The executor looks for GPU nodes under EDGEFLEET_DEVICE_ROOT, as it does under /dev.
+  h = await startHarness({ user: 'ef-exec-gpu', settings: { deviceRoot: dev } });
 });
 afterAll(async () => {
   await h?.stop();

@@ -7,128 +7,52 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { encodeEntry, fieldsToRecord, JobMessageV1, type JobsEntry, redisNames } from '@edgefleet/contracts';
-import { type Redis, transitionJob } from '@edgefleet/service-kit';
-import {
-  type Emulator,
-  eventually,
-  freePort,
-  type RedisServer,
-  type ServiceProcess,
-  startEmulator,
-  startRedisServer,
-  startServiceProcess,
-} from '@edgefleet/testkit';
+import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanProcesses } from '../src/adapters/proc-scan.js';
-import { ensureUser } from './support/harness.js';
+import { type ProcessHarness, startProcessHarness } from './support/process-harness.js';
 
-const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const cli = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
-const USER = 'ef-exec-drain';
-const BUCKET = 'drain-inputs';
 const TOKEN = 'executor-drain-token-0123456789';
-let redisServer: RedisServer;
-let emulator: Emulator;
-let redis: Redis;
-let dataDir: string;
+let h: ProcessHarness;
 /** A folder the job user can read: a job waits there for the file `go`. */
 let signals: string;
-const names = redisNames('drain');
-const procs: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  ensureUser(USER);
-  redisServer = await startRedisServer();
-  redis = redisServer.client();
-  emulator = await startEmulator();
-  emulator.createBucket(BUCKET);
-  dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-drain-'));
-  chmodSync(dataDir, 0o755);
+  h = await startProcessHarness({
+    name: 'drain',
+    user: 'ef-exec-drain',
+    env: { EDGEFLEET_API_TOKEN: TOKEN },
+    waitFor: '/readyz',
+  });
   signals = mkdtempSync(join(tmpdir(), 'edgefleet-drain-signals-'));
   chmodSync(signals, 0o755);
   // Runs until `go` appears in the signals folder, then writes an output and ends.
-  await emulator.s3().send(
-    new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: 'wait/main.py',
-      Body: [
-        'import os, sys, time',
-        `go = os.path.join(${JSON.stringify(signals)}, "go-" + os.environ["EDGEFLEET_JOB_ID"])`,
-        'print("started", flush=True)',
-        'while not os.path.exists(go):',
-        '    time.sleep(0.05)',
-        'open(os.path.join(os.environ["EDGEFLEET_OUTPUT_DIR"], "done.txt"), "w").write("done")',
-      ].join('\n'),
-    }),
+  await h.put(
+    'wait/main.py',
+    [
+      'import os, sys, time',
+      `go = os.path.join(${JSON.stringify(signals)}, "go-" + os.environ["EDGEFLEET_JOB_ID"])`,
+      'print("started", flush=True)',
+      'while not os.path.exists(go):',
+      '    time.sleep(0.05)',
+      'open(os.path.join(os.environ["EDGEFLEET_OUTPUT_DIR"], "done.txt"), "w").write("done")',
+    ].join('\n'),
   );
 });
 afterAll(async () => {
-  for (const p of procs) await p.stop('SIGKILL', 100);
-  redis?.disconnect();
-  await redisServer?.stop();
-  await emulator?.stop();
-  for (const d of [dataDir, signals]) if (d) rmSync(d, { recursive: true, force: true });
+  await h?.stop();
+  if (signals) rmSync(signals, { recursive: true, force: true });
 });
 
-async function startExecutor(): Promise<{ p: ServiceProcess; url: string }> {
-  const port = await freePort();
-  const p = startServiceProcess(entry, {
-    env: {
-      ...emulator.env(),
-      EDGEFLEET_PORT: String(port),
-      EDGEFLEET_REDIS_URL: redisServer.url,
-      EDGEFLEET_REDIS_PREFIX: names.prefix,
-      EDGEFLEET_DATA_DIR: dataDir,
-      EDGEFLEET_ALLOWED_BUCKETS: BUCKET,
-      EDGEFLEET_JOB_USER: USER,
-      EDGEFLEET_INSTANCE_ID: 'executor-drain-test',
-      EDGEFLEET_KILL_GRACE_MS: '500',
-      EDGEFLEET_ENV_SEED_PIP: 'false',
-      EDGEFLEET_PIP_NO_INDEX: 'true',
-      EDGEFLEET_MIN_FREE_DISK_BYTES: '0',
-      EDGEFLEET_API_TOKEN: TOKEN,
-    },
-  });
-  procs.push(p);
-  const url = `http://127.0.0.1:${port}`;
-  await p.waitForHttp(`${url}/readyz`);
-  return { p, url };
-}
-
-async function submit(jobId: string): Promise<void> {
-  const message = JobMessageV1.parse({
-    version: 1,
-    kind: 'job',
-    jobId,
-    code: { entrypoint: 'main.py' },
-    inputs: [{ uri: `s3://${BUCKET}/wait/main.py` }],
-    output: { uri: `s3://${BUCKET}/out/` },
-  });
-  const e: JobsEntry = { jobId, message, receivedAt: Date.now(), source: 'http' };
-  const r = await transitionJob(redis, names, {
-    jobId,
-    to: 'QUEUED',
-    from: ['NEW'],
-    by: 'test',
-    now: Date.now(),
-    set: { message: JSON.stringify(message) },
-    xadd: [{ stream: names.jobsStream, fields: encodeEntry(e) }],
-  });
-  expect(r.ok).toBe(true);
-}
-
-const results = async (jobId: string) =>
-  ((await redis.xrange(names.resultsStream, '-', '+')) as [string, string[]][])
-    .map(([, f]) => fieldsToRecord(f))
-    .filter((f) => f.jobId === jobId)
-    .map((f) => JSON.parse(f.data ?? '{}'));
+const startExecutor = () => h.start();
+const submit = (jobId: string) => h.submit({ jobId, inputs: [{ uri: `s3://${h.bucket}/wait/main.py` }] });
+const results = (jobId: string) => h.results(jobId);
 
 const running = (jobId: string, attempt: number) =>
   eventually(
     async () => {
-      const rec = await redis.hgetall(names.jobKey(jobId));
+      const rec = await h.redis.hgetall(h.names.jobKey(jobId));
       return (
         rec.state === 'RUNNING' && rec.attempt === String(attempt) && (await scanProcesses({ jobId })).length
       );
@@ -145,7 +69,7 @@ const drain = (url: string, body: unknown, token = TOKEN) =>
 
 /** Redis clients of this executor's stream reader (the consumer's blocking connection). */
 const readers = async () =>
-  ((await redis.client('LIST')) as string).split('\n').filter((l) => /name=\S*:blocking\b/.test(l)).length;
+  ((await h.redis.client('LIST')) as string).split('\n').filter((l) => /name=\S*:blocking\b/.test(l)).length;
 
 describe('drain', () => {
   it('refuses a request without the token or with a bad body, draining nothing', async () => {
@@ -179,9 +103,9 @@ describe('drain', () => {
     // A job sent now waits for the next executor.
     await submit('after-drain-1');
     writeFileSync(join(signals, 'go-after-drain-1'), '');
-    expect(((await redis.xpending(names.jobsStream, 'job-executor')) as [number])[0]).toBe(0);
+    expect(((await h.redis.xpending(h.names.jobsStream, 'job-executor')) as [number])[0]).toBe(0);
     expect(await p.stop('SIGTERM')).toBe(0);
-    expect((await redis.hgetall(names.jobKey('after-drain-1'))).state).toBe('QUEUED');
+    expect((await h.redis.hgetall(h.names.jobKey('after-drain-1'))).state).toBe('QUEUED');
     const next = await startExecutor();
     const r = await eventually(async () => (await results('after-drain-1'))[0], {
       timeoutMs: 30_000,
@@ -200,7 +124,7 @@ describe('drain', () => {
     expect(await res.json()).toEqual({ draining: true, finished: [], handedBack: ['handed-back-1'] });
     expect(await scanProcesses({ jobId: 'handed-back-1' })).toEqual([]);
     expect(await results('handed-back-1')).toEqual([]);
-    expect(((await redis.xpending(names.jobsStream, 'job-executor')) as [number])[0]).toBe(1);
+    expect(((await h.redis.xpending(h.names.jobsStream, 'job-executor')) as [number])[0]).toBe(1);
     expect(await p.stop('SIGTERM')).toBe(0);
 
     const next = await startExecutor();

@@ -1,8 +1,8 @@
 // The cache key: every input that changes the environment changes the key, nothing else does.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { canonicalJson, computeKey, isKey, KEY_LENGTH, type KeyInput } from '../src/env/cache-key.js';
-import { environmentOptionsFromConfig } from '../src/env/from-config.js';
+import { canonicalJson, computeKey, isKey, KEY_LENGTH, type KeyInput } from '../src/core/env/cache-key.js';
+import { environmentOptionsFromConfig } from '../src/env/options-from-config.js';
 
 const base: KeyInput = {
   interpreter: {

@@ -1,6 +1,6 @@
 // LRU choice under a quota; environments in use or used recently are never chosen.
 import { describe, expect, it } from 'vitest';
-import { type CachedEnvironment, chooseVictims } from '../src/env/eviction.js';
+import { type CachedEnvironment, chooseVictims } from '../src/core/env/eviction.js';
 
 const env = (key: string, sizeBytes: number, lastUsedMs: number, inUse = false): CachedEnvironment => ({
   key,

@@ -7,7 +7,7 @@ import {
   pipEnvironment,
   pipInstallArgv,
   proxyCredentialsWithheld,
-} from '../src/env/pip-env.js';
+} from '../src/core/env/pip-env.js';
 
 const settings: PipSettings = {
   extraIndexUrls: [],

@@ -1,6 +1,6 @@
 // pip's stderr → one line naming what failed (wording of pip 23.x).
 import { describe, expect, it } from 'vitest';
-import { describePipFailure, MAX_DETAIL } from '../src/env/pip-errors.js';
+import { describePipFailure, MAX_DETAIL } from '../src/core/env/pip-errors.js';
 
 describe('describePipFailure', () => {
   it.each([

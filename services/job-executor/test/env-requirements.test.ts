@@ -9,7 +9,7 @@ import {
   normaliseRequirements,
   parseRequirement,
   renderEntry,
-} from '../src/env/requirements.js';
+} from '../src/core/env/requirements.js';
 
 const WS = '/data/jobs/j1/work';
 const norm = (files: Record<string, string>, entry = 'requirements.txt'): NormaliseResult =>

@@ -16,7 +16,7 @@
 //     converters for it);
 //   - Python (PYTHON*): -I ignores every PYTHON* variable and the user site, -S skips site.py.
 // The exec'd program reads them all, as the job user, inside its cgroup: that is the job's own
-// business. The install phase's steps (env/run-process.ts: venv, pip) start through this launcher
+// business. The install phase's steps (env/build-step.ts: venv, pip) start through this launcher
 // too, inside the job's install cgroup, with pip-env.ts's allowlisted environment (never the job's
 // `env`); started without it (no containment asked), libuv likewise does setgroups/setgid/setuid in
 // the child and applies the environment only in execve (uv_spawn's uv__process_child_init).

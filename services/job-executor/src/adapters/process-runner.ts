@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { cgroupOomKilled, cgroupPids, type JobCgroup, killCgroupDirs } from './cgroup.js';
 import { type LaunchSpec, spawnLauncher } from './launcher.js';
 import { scanProcesses } from './proc-scan.js';
+import { supervise } from './supervisor.js';
 
 /** `disk`: the disk guard stopped the job (quota or device watermark; the executor says which). */
 export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
@@ -158,7 +159,6 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     cgroupDirs: spec.cgroup?.dirs ?? [],
     ...(spec.user && spec.matchUid ? { uid: spec.user.uid } : {}),
   };
-  let stoppedFor: StopReason | undefined;
   let stderrTail = '';
   const counts = { stdout: 0, stderr: 0 };
   // One chain per file: FileHandle writes without a position run in the thread pool and may land out
@@ -169,20 +169,10 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
   };
 
   const child = spawnLauncher(spec.launcherPython, launchSpec, spec.cwd);
-  const spawnError = new Promise<string>((resolve) => child.once('error', (e) => resolve(e.message)));
   if (child.pid) {
     target.pgid = child.pid;
     await spec.onSpawn?.(child.pid);
   }
-
-  let graceTimer: NodeJS.Timeout | undefined;
-  const stop = (why: StopReason) => {
-    if (stoppedFor) return;
-    stoppedFor = why;
-    log.info({ why }, 'stopping job processes');
-    void signalJob(target, 'SIGTERM');
-    graceTimer = setTimeout(() => void killJobProcesses(target), spec.killGraceMs);
-  };
 
   const capture = (name: 'stdout' | 'stderr', file: typeof stdoutFile) => (chunk: Buffer) => {
     const room = spec.maxLogBytes - counts[name];
@@ -193,41 +183,40 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
       spec.onOutput?.(name, kept);
       if (name === 'stderr') stderrTail = (stderrTail + kept.toString('utf8')).slice(-4096);
     }
-    if (counts[name] > spec.maxLogBytes) stop('output-limit');
+    if (counts[name] > spec.maxLogBytes) supervision.stop('output-limit');
   };
   child.stdout?.on('data', capture('stdout', stdoutFile));
   child.stderr?.on('data', capture('stderr', stderrFile));
-
-  const timer = setTimeout(() => stop('timeout'), spec.timeoutMs);
-  const onAbort = () => {
-    const why = spec.signal?.reason as StopReason | undefined;
-    stop(why === 'shutdown' || why === 'disk' ? why : 'cancel');
-  };
-  if (spec.signal?.aborted) onAbort();
-  spec.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const exited = new Promise<{ code: number | null; sig: string | null }>((resolve) =>
-    child.once('exit', (code, sig) => resolve({ code, sig })),
-  );
-  const closed = new Promise((resolve) => child.once('close', resolve));
-  const first = await Promise.race([exited, spawnError.then((e) => ({ error: e }))]);
-  clearTimeout(timer);
-  spec.signal?.removeEventListener('abort', onAbort);
-
-  // The main process is gone: nothing of the job may outlive it (an escaped setsid child, a forked
-  // worker, a fork bomb's children).
-  const left = await killJobProcesses(target);
-  clearTimeout(graceTimer);
-  if (left.length) log.error({ pids: left }, 'job processes survived every kill sweep');
-  // Killed processes count against the job user's RLIMIT_NPROC until they are reaped (by init, as
-  // orphans): wait for that, so the next job of this user starts with its whole allowance.
-  if (target.uid !== undefined && !(await waitReaped(target.uid, 5000)))
-    log.warn(
-      { uid: target.uid },
-      'killed job processes not reaped within 5 s (is PID 1 an init that reaps?)',
-    );
-  // stdout/stderr close once every holder of the pipes is dead.
-  await Promise.race([closed, sleep(2000)]);
+  const supervision = supervise<StopReason>({
+    child,
+    timeoutMs: spec.timeoutMs,
+    timeoutWhy: 'timeout',
+    signal: spec.signal,
+    // Abort reason: shutdown or disk when the executor says so, else a cancel.
+    whyAborted: (why) => (why === 'shutdown' || why === 'disk' ? why : 'cancel'),
+    terminate: (why) => {
+      log.info({ why }, 'stopping job processes');
+      void signalJob(target, 'SIGTERM');
+    },
+    graceMs: spec.killGraceMs,
+    kill: () => killJobProcesses(target),
+    // The main process is gone: nothing of the job may outlive it (an escaped setsid child, a forked
+    // worker, a fork bomb's children).
+    sweep: async () => {
+      const left = await killJobProcesses(target);
+      if (left.length) log.error({ pids: left }, 'job processes survived every kill sweep');
+      // Killed processes count against the job user's RLIMIT_NPROC until they are reaped (by init, as
+      // orphans): wait for that, so the next job of this user starts with its whole allowance.
+      if (target.uid !== undefined && !(await waitReaped(target.uid, 5000)))
+        log.warn(
+          { uid: target.uid },
+          'killed job processes not reaped within 5 s (is PID 1 an init that reaps?)',
+        );
+    },
+    drainMs: 2000,
+  });
+  const run = await supervision.done;
+  const { stoppedFor } = run;
   child.stdout?.destroy();
   child.stderr?.destroy();
   await Promise.all([writes.stdout, writes.stderr]);
@@ -250,6 +239,6 @@ export async function runJobProcess(spec: RunSpec): Promise<RunResult> {
     stderrBytes: counts.stderr,
     ...(stoppedFor ? { stoppedFor } : {}),
   };
-  if ('error' in first) return { ...base, exitCode: null, signal: null, spawnError: first.error };
-  return { ...base, exitCode: first.code, signal: first.sig };
+  if ('spawnError' in run) return { ...base, exitCode: null, signal: null, spawnError: run.spawnError };
+  return { ...base, exitCode: run.code, signal: run.signal };
 }

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isKey } from './cache-key.js';
+import { isKey } from '../core/env/cache-key.js';
 import { removeTree } from './seal.js';
 
 export interface EnvMeta {

@@ -1,11 +1,11 @@
 // The environment cache: `ensure(req)` returns a ready virtualenv for a workspace's requirements,
 // building it at most once per key across every process sharing the cache directory.
 //
-// ensure: requirements → canonical entries (requirements.ts) → key (cache-key.ts) → lock the key
+// ensure: requirements → canonical entries (core/env/requirements.ts) → key (core/env/cache-key.ts) → lock the key
 // (key-lock.ts) → hit (the folder exists: record the use, no pip) or build:
 //   1. `python -m venv [--without-pip] [--system-site-packages] .building/<key>-<r>`
 //   2. `pip install` of our canonical requirements file, with the workspace's distribution folders as
-//      --find-links, the device's index settings, a scrubbed environment (pip-env.ts)
+//      --find-links, the device's index settings, a scrubbed environment (core/env/pip-env.ts)
 //   3. seal (ours, 0755: seal.ts), rewrite embedded paths for the final location (relocate.ts), size
 //   4. rename to `<cacheDir>/<key>` (the commit), check `bin/python` runs from there, write metadata
 // then evict least-recently-used environments over the quota. The whole ensure, lock wait included,
@@ -29,25 +29,30 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { computeKey, type InstallOptions, type InterpreterIdentity, isKey } from './cache-key.js';
-import { CacheStore, diskUsage } from './cache-store.js';
-import { chooseVictims } from './eviction.js';
-import { environmentsInUse } from './in-use.js';
-import { probeInterpreter } from './interpreter.js';
-import { acquireKeyLock, type HeldLock } from './key-lock.js';
+import { computeKey, type InstallOptions, type InterpreterIdentity, isKey } from '../core/env/cache-key.js';
+import { chooseVictims } from '../core/env/eviction.js';
 import {
   DEFAULT_PROXY_VARS,
   type PipSettings,
   pipEnvironment,
   pipInstallArgv,
   proxyCredentialsWithheld,
-} from './pip-env.js';
-import { describePipFailure } from './pip-errors.js';
+} from '../core/env/pip-env.js';
+import { describePipFailure } from '../core/env/pip-errors.js';
+import {
+  keyText,
+  type NormalisedRequirements,
+  normaliseRequirements,
+  renderEntry,
+} from '../core/env/requirements.js';
+import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from '../core/env/types.js';
+import { runStep } from './build-step.js';
+import { CacheStore, diskUsage } from './cache-store.js';
+import { environmentsInUse } from './in-use-scan.js';
+import { probeInterpreter } from './interpreter-probe.js';
+import { acquireKeyLock, type HeldLock } from './key-lock.js';
 import { rewriteVenvPaths } from './relocate.js';
-import { keyText, type NormalisedRequirements, normaliseRequirements, renderEntry } from './requirements.js';
-import { runStep } from './run-process.js';
 import { isSealed, removeTree, sealEnvironment, UnsafeEnvironment } from './seal.js';
-import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from './types.js';
 import {
   checkNoLinks,
   hashLocalPath,

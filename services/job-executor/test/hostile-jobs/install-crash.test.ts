@@ -7,51 +7,28 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { encodeEntry, fieldsToRecord, JobMessageV1, type JobsEntry, redisNames } from '@edgefleet/contracts';
-import { type Redis, transitionJob } from '@edgefleet/service-kit';
-import {
-  type Emulator,
-  eventually,
-  freePort,
-  type RedisServer,
-  type ServiceProcess,
-  startEmulator,
-  startRedisServer,
-  startServiceProcess,
-} from '@edgefleet/testkit';
+import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroups } from '../../src/adapters/cgroup.js';
 import { scanProcesses } from '../../src/adapters/proc-scan.js';
-import { ensureUser } from '../support/harness.js';
 import { alive } from '../support/process-alive.js';
+import { type ProcessHarness, startProcessHarness } from '../support/process-harness.js';
 
-const entry = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-const USER = 'ef-install-crash';
-const BUCKET = 'install-crash-inputs';
 const JOB = 'install-crash-1';
-let redisServer: RedisServer;
-let emulator: Emulator;
-let redis: Redis;
-let dataDir: string;
+let h: ProcessHarness;
 let pidDir: string;
-const names = redisNames('install-crash');
-const procs: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  ensureUser(USER);
-  redisServer = await startRedisServer();
-  redis = redisServer.client();
-  emulator = await startEmulator();
-  emulator.createBucket(BUCKET);
-  dataDir = mkdtempSync(join(tmpdir(), 'edgefleet-install-crash-'));
-  chmodSync(dataDir, 0o755);
+  h = await startProcessHarness({
+    name: 'install-crash',
+    user: 'ef-install-crash',
+    env: { EDGEFLEET_CLAIM_IDLE_MS: '2000' },
+  });
   pidDir = mkdtempSync(join(tmpdir(), 'edgefleet-install-crash-pids-'));
   chmodSync(pidDir, 0o777);
 });
 afterAll(async () => {
-  for (const p of procs) await p.stop('SIGKILL', 100);
+  await h?.stop();
   const pidFile = join(pidDir ?? '', 'daemon.pid');
   if (pidDir && existsSync(pidFile)) {
     try {
@@ -60,35 +37,10 @@ afterAll(async () => {
       // gone, as it should be
     }
   }
-  redis?.disconnect();
-  await redisServer?.stop();
-  await emulator?.stop();
-  for (const d of [dataDir, pidDir]) if (d) rmSync(d, { recursive: true, force: true });
+  if (pidDir) rmSync(pidDir, { recursive: true, force: true });
 });
 
-async function startExecutor(): Promise<ServiceProcess> {
-  const port = await freePort();
-  const p = startServiceProcess(entry, {
-    env: {
-      ...emulator.env(),
-      EDGEFLEET_PORT: String(port),
-      EDGEFLEET_REDIS_URL: redisServer.url,
-      EDGEFLEET_REDIS_PREFIX: names.prefix,
-      EDGEFLEET_DATA_DIR: dataDir,
-      EDGEFLEET_ALLOWED_BUCKETS: BUCKET,
-      EDGEFLEET_JOB_USER: USER,
-      EDGEFLEET_INSTANCE_ID: 'executor-install-crash-test',
-      EDGEFLEET_CLAIM_IDLE_MS: '2000',
-      EDGEFLEET_KILL_GRACE_MS: '500',
-      EDGEFLEET_ENV_SEED_PIP: 'false',
-      EDGEFLEET_PIP_NO_INDEX: 'true',
-      EDGEFLEET_MIN_FREE_DISK_BYTES: '0',
-    },
-  });
-  procs.push(p);
-  await p.waitForHttp(`http://127.0.0.1:${port}/healthz`);
-  return p;
-}
+const startExecutor = async () => (await h.start()).p;
 
 /** An in-tree PEP 517 backend: the first build starts the daemon and hangs; a later one builds. */
 const backend = (pidFile: string) => `
@@ -131,45 +83,25 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 `;
 
 async function submit(pidFile: string): Promise<void> {
-  const put = (key: string, body: string) =>
-    emulator.s3().send(new PutObjectCommand({ Bucket: BUCKET, Key: `${JOB}/${key}`, Body: body }));
-  await put('main.py', 'import evilpkg\nprint("ran", evilpkg.X)\n');
-  await put('requirements.txt', './evilpkg\n');
-  await put(
-    'evilpkg/pyproject.toml',
+  await h.put(`${JOB}/main.py`, 'import evilpkg\nprint("ran", evilpkg.X)\n');
+  await h.put(`${JOB}/requirements.txt`, './evilpkg\n');
+  await h.put(
+    `${JOB}/evilpkg/pyproject.toml`,
     '[build-system]\nrequires = []\nbuild-backend = "setup"\nbackend-path = ["."]\n',
   );
-  await put('evilpkg/setup.py', backend(pidFile));
-  const message = JobMessageV1.parse({
-    version: 1,
-    kind: 'job',
+  await h.put(`${JOB}/evilpkg/setup.py`, backend(pidFile));
+  await h.submit({
     jobId: JOB,
     code: { entrypoint: 'main.py', requirements: 'requirements.txt' },
     inputs: [
-      { uri: `s3://${BUCKET}/${JOB}/main.py` },
-      { uri: `s3://${BUCKET}/${JOB}/requirements.txt` },
-      { uri: `s3://${BUCKET}/${JOB}/evilpkg/` },
+      { uri: `s3://${h.bucket}/${JOB}/main.py` },
+      { uri: `s3://${h.bucket}/${JOB}/requirements.txt` },
+      { uri: `s3://${h.bucket}/${JOB}/evilpkg/` },
     ],
-    output: { uri: `s3://${BUCKET}/out/` },
   });
-  const e: JobsEntry = { jobId: JOB, message, receivedAt: Date.now(), source: 'http' };
-  const r = await transitionJob(redis, names, {
-    jobId: JOB,
-    to: 'QUEUED',
-    from: ['NEW'],
-    by: 'test',
-    now: Date.now(),
-    set: { message: JSON.stringify(message) },
-    xadd: [{ stream: names.jobsStream, fields: encodeEntry(e) }],
-  });
-  expect(r.ok).toBe(true);
 }
 
-const results = async () =>
-  ((await redis.xrange(names.resultsStream, '-', '+')) as [string, string[]][])
-    .map(([, f]) => fieldsToRecord(f))
-    .filter((f) => f.jobId === JOB)
-    .map((f) => JSON.parse(f.data ?? '{}'));
+const results = () => h.results(JOB);
 
 describe('SIGKILL of the executor while a build runs', () => {
   it('the restart kills the build daemon and removes the install cgroup before the job runs again', async () => {

@@ -15,7 +15,7 @@ import { alive } from '../support/process-alive.js';
 let h: Harness;
 let pidDir: string;
 beforeAll(async () => {
-  h = await startHarness({ user: 'ef-hostile-install', buildAsJobUser: true });
+  h = await startHarness({ user: 'ef-hostile-install', settings: { envBuildAsJobUser: true } });
   pidDir = mkdtempSync(join(tmpdir(), 'edgefleet-daemon-'));
   chmodSync(pidDir, 0o777);
 });

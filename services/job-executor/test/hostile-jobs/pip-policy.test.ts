@@ -8,7 +8,7 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     user: 'ef-hostile-pip',
-    pip: { indexUrl: 'http://127.0.0.1:9/simple/', onlyBinary: true },
+    settings: { pipIndexUrl: 'http://127.0.0.1:9/simple/', pipNoIndex: false, pipOnlyBinary: true },
   });
 });
 afterAll(async () => {

@@ -42,13 +42,18 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  if (container?.pid) {
+  // The namespace's init (pid 1 inside, foreignPid here) first: its death kills the namespace;
+  // unshare's does not. A leftover would hold the job user's uid, and the next executor started with
+  // that user would refuse to start.
+  for (const pid of [foreignPid, container?.pid ?? 0].filter(Boolean)) {
     try {
-      process.kill(container.pid, 'SIGKILL'); // pid namespace init: its death kills the namespace
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
   }
+  if (foreignPid)
+    await eventually(() => !alive(foreignPid), { timeoutMs: 10_000, what: 'the container gone' });
   await h?.stop();
 });
 

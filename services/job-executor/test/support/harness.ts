@@ -1,6 +1,6 @@
-// An in-process executor wired like main.ts against a real redis-server, fauxqs and python, plus
-// helpers to submit jobs the way the receiver does (record QUEUED + XADD in one transition) and to
-// read what the executor handed to the uploader.
+// An in-process executor built by the service's factory (createExecutor, as main.ts does) against a
+// real redis-server, fauxqs and python, plus helpers to submit jobs the way the receiver does (record
+// QUEUED + XADD in one transition) and to read what the executor handed to the uploader.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,21 +10,13 @@ import {
   decodeEntry,
   encodeEntry,
   fieldsToRecord,
-  GROUPS,
   type JobMessageInput,
   JobMessageV1,
-  JobsEntry,
+  type JobsEntry,
   type RedisNames,
   ResultsEntry,
-  redisNames,
 } from '@edgefleet/contracts';
-import {
-  jobDeadLetter,
-  type Redis,
-  StreamConsumer,
-  silentLogger,
-  transitionJob,
-} from '@edgefleet/service-kit';
+import { type Redis, silentLogger, transitionJob } from '@edgefleet/service-kit';
 import {
   type Emulator,
   eventually,
@@ -33,16 +25,12 @@ import {
   startRedisServer,
 } from '@edgefleet/testkit';
 import type { Logger } from 'pino';
-import { startCancelWatch } from '../../src/adapters/cancel-watch.js';
-import { type CgroupSupport, detectCgroups } from '../../src/adapters/cgroup.js';
-import { startControlSubscriber } from '../../src/adapters/control-subscriber.js';
-import { type JobUser, resolveJobUser } from '../../src/adapters/job-user.js';
+import type { CgroupSupport } from '../../src/adapters/cgroup.js';
+import type { JobUser } from '../../src/adapters/job-user.js';
 import { scanProcesses } from '../../src/adapters/proc-scan.js';
-import { RunStateStore } from '../../src/adapters/run-state.js';
-import { createEnvironmentManager } from '../../src/env/index.js';
-import type { PipSettings } from '../../src/env/pip-env.js';
-import type { EnvironmentManager } from '../../src/env/types.js';
-import { BY, type ExecutorDeps, type ExecutorSettings, JobExecutor } from '../../src/executor.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { ExecutorSettings } from '../../src/executor.js';
+import { createExecutor, type ExecutorHandle, type ExecutorServiceDeps } from '../../src/executor-service.js';
 
 export const BUCKET = 'edgefleet-inputs';
 export const FOREIGN_BUCKET = 'someone-elses';
@@ -62,9 +50,22 @@ export function ensureUser(name: string): void {
   }
 }
 
-export const defaultSettings = (dataDir: string): ExecutorSettings => ({
+/**
+ * The tests' configuration: small limits, a short kill grace and claim time, no pip index, no seeded
+ * pip, environments built as the service user and no free-space floor for them (a test's data folder
+ * may be a small tmpfs). Redis and S3 are injected (ExecutorServiceDeps), so their settings are unused.
+ */
+export const testConfig = (dataDir: string, user: string): Config => ({
+  ...loadConfig({}),
+  port: 0,
+  httpHost: '127.0.0.1',
+  nodeName: 'test-node',
+  instanceId: 'executor-test',
   dataDir,
+  jobUser: user,
   maxAttempts: 2,
+  maxDeliveries: 3,
+  claimIdleMs: 1000,
   allowedBuckets: [BUCKET],
   maxInputBytes: 64 * 1024 * 1024,
   maxInputFiles: 100,
@@ -84,9 +85,16 @@ export const defaultSettings = (dataDir: string): ExecutorSettings => ({
   logTailMaxEntries: 1000,
   jobEnvPassthrough: ['LANG', 'TZ'],
   concurrency: 1,
+  envCacheMaxBytes: 2 * 1024 * 1024 * 1024,
+  envMinFreeBytes: 0,
+  envSeedPip: false,
+  envBuildAsJobUser: false,
+  pipNoIndex: true,
 });
 
 export interface Harness {
+  /** The service as createExecutor built it. */
+  service: ExecutorHandle;
   redis: Redis;
   redisServer: RedisServer;
   emulator: Emulator;
@@ -96,9 +104,7 @@ export interface Harness {
   envCacheDir: string;
   jobUser: JobUser;
   cgroups: CgroupSupport;
-  environments: EnvironmentManager;
-  executor: JobExecutor;
-  consumer: StreamConsumer<JobsEntry>;
+  /** The pipeline's settings, read live: a test may change one for a while. */
   settings: ExecutorSettings;
   put(key: string, body: string | Buffer, bucket?: string): Promise<void>;
   /** Creates the record (QUEUED) and the `jobs` entry atomically, as the receiver does. */
@@ -117,24 +123,19 @@ export interface Harness {
 
 export async function startHarness(o: {
   user: string;
-  settings?: Partial<ExecutorSettings>;
+  /** Configuration over testConfig's. */
+  settings?: Partial<Config>;
   logger?: Logger;
   redisPassword?: string;
   serviceEnv?: Record<string, string>;
-  /** Build environments as the job user, as main.ts does by default (EDGEFLEET_ENV_BUILD_AS_JOB_USER). */
-  buildAsJobUser?: boolean;
-  /** The device's pip settings (default: no index). */
-  pip?: Partial<PipSettings>;
   /** The executor's S3 client (default: the emulator's), e.g. one that goes through a fault proxy. */
   s3Client?: (emulator: Emulator) => Promise<S3Client>;
   /** The data folder (default: a new temp folder), e.g. a small tmpfs; emptied, not removed, at stop. */
   dataDir?: string;
   /** redis-server's data folder (its AOF), e.g. on the small disk of dataDir; default its own temp folder. */
   redisDir?: string;
-  /** How often running jobs' cancel flags are re-read, in ms (default 2000, the product's). */
-  cancelCheckMs?: number;
-  /** Extra executor dependencies (clock, random source, outage backoff). */
-  deps?: Pick<ExecutorDeps, 'random' | 'outageBackoff' | 'now'>;
+  /** Extra factory dependencies (clock, random source, outage backoff). */
+  deps?: Pick<ExecutorServiceDeps, 'random' | 'outageBackoff' | 'now'>;
 }): Promise<Harness> {
   ensureUser(o.user);
   const redisServer = await startRedisServer({
@@ -146,35 +147,22 @@ export async function startHarness(o: {
   emulator.createBucket(FOREIGN_BUCKET);
   const s3 = o.s3Client ? await o.s3Client(emulator) : emulator.s3();
   const redis = redisServer.client();
-  const names = redisNames(`t${Math.random().toString(36).slice(2, 8)}`);
+  // Handled, as createRedis's clients are: reconnects are routine (a test may restart Redis).
+  redis.on('error', () => {});
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'edgefleet-exec-'));
   chmodSync(dataDir, 0o755); // the job user must reach the venvs and its workspace
-  const envCacheDir = join(dataDir, 'envs');
-  const settings = { ...defaultSettings(dataDir), ...o.settings };
-  const logger = o.logger ?? silentLogger();
-  const jobUser = await resolveJobUser(o.user);
-  const cgroups = await detectCgroups();
-  const environments = createEnvironmentManager({
-    cacheDir: envCacheDir,
-    maxCacheBytes: 2 * 1024 * 1024 * 1024,
-    python: '/usr/bin/python3',
-    seedPip: false,
-    pip: o.pip ?? { noIndex: true },
-    minFreeBytes: 0,
-    logger,
-    ...(o.buildAsJobUser && jobUser.dedicated ? { buildUser: jobUser } : {}),
-  });
-  const executor = new JobExecutor({
-    settings,
+  const config: Config = {
+    ...testConfig(dataDir, o.user),
+    redisUrl: redisServer.url,
+    redisPrefix: `t${Math.random().toString(36).slice(2, 8)}`,
+    ...o.settings,
+  };
+  const service = await createExecutor(config, {
+    logger: o.logger ?? silentLogger(),
     redis,
-    names,
     s3,
-    environments,
-    cgroups,
-    jobUser,
-    runState: new RunStateStore(dataDir),
-    logger,
-    node: 'test-node',
+    // A stop ends the consumer's blocked read at once; a short block also keeps claims prompt.
+    consumerBlockMs: 200,
     ...o.deps,
     serviceEnv: {
       ...process.env,
@@ -184,52 +172,29 @@ export async function startHarness(o: {
       ...o.serviceEnv,
     },
   });
-  const consumer = new StreamConsumer<JobsEntry>({
-    redis,
-    stream: names.jobsStream,
-    group: GROUPS.executor,
-    consumer: 'executor-test',
-    deadStream: names.deadStream,
-    decode: (f) => decodeEntry(JobsEntry, f),
-    handle: (e, s) => executor.handle(e, s),
-    deadLetter: jobDeadLetter({ redis, names, stream: names.jobsStream, group: GROUPS.executor, by: BY }),
-    logger,
-    maxDeliveries: 3,
-    claimIdleMs: 1000,
-    blockMs: 200,
-    concurrency: settings.concurrency,
-  });
-  const control = startControlSubscriber({
-    redis,
-    channel: names.controlChannel,
-    onCancel: (id) => executor.cancel(id),
-    logger,
-  });
-  await control.ready;
-  const cancels = startCancelWatch({
-    redis,
-    names,
-    running: () => executor.runningIds(),
-    cancel: (id) => executor.cancel(id),
-    intervalMs: o.cancelCheckMs ?? 2000,
-    logger,
-  });
-  consumer.start();
+  await service.start();
+  const { names, jobUser } = service;
+  // Cancels are published right after a job starts: wait until the control channel is subscribed.
+  await eventually(
+    async () => {
+      const [, n] = (await redis.pubsub('NUMSUB', names.controlChannel)) as [string, number];
+      return n > 0 || undefined;
+    },
+    { timeoutMs: 10_000, what: 'the control subscription' },
+  );
 
   const h: Harness = {
+    service,
     redis,
     redisServer,
     emulator,
     s3,
     names,
     dataDir,
-    envCacheDir,
+    envCacheDir: join(dataDir, 'envs'),
     jobUser,
-    cgroups,
-    environments,
-    executor,
-    consumer,
-    settings,
+    cgroups: service.cgroups,
+    settings: service.settings,
     async put(key, body, bucket = BUCKET) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     },
@@ -279,9 +244,7 @@ export async function startHarness(o: {
       return scanProcesses({ jobId, uid: jobUser.uid });
     },
     async stop() {
-      await consumer.stop(5000);
-      await control.close();
-      cancels.close();
+      await service.stop(15_000);
       redis.disconnect();
       await redisServer.stop();
       if (o.s3Client) s3.destroy();

@@ -1,4 +1,4 @@
-// The manager's options from the executor's configuration (for main.ts's wiring).
+// The manager's options from the executor's configuration (for createExecutor, executor-service.ts).
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -19,6 +19,7 @@ export function environmentOptionsFromConfig(
     python: config.pythonBin,
     seedPip: config.envSeedPip,
     killGraceMs: config.killGraceMs,
+    minFreeBytes: config.envMinFreeBytes,
     pip: {
       indexUrl: config.pipIndexUrl,
       extraIndexUrls: config.pipExtraIndexUrls,

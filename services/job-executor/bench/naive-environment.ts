@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from '../env/types.js';
+import type { EnvironmentManager, EnvironmentRequest, EnvironmentResult } from '../src/core/env/types.js';
 
 function run(
   argv: string[],

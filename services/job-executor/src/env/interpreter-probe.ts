@@ -1,6 +1,6 @@
 // Who the base interpreter is, asked once per manager (the answer feeds every cache key).
 import { execFile } from 'node:child_process';
-import type { InterpreterIdentity } from './cache-key.js';
+import type { InterpreterIdentity } from '../core/env/cache-key.js';
 
 const PROBE = [
   'import json, os, sys, sysconfig',
