@@ -32,7 +32,7 @@ export const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
   };
 };
 
-export class UnsafeFsError extends Error {
+class UnsafeFsError extends Error {
   readonly code = 'UNSAFE_PATH';
 }
 
