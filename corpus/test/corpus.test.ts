@@ -28,13 +28,10 @@ import { buildApp as buildGossipApp } from '../../services/gossip-membership/src
 import { registerDashboard } from '../../services/gossip-membership/src/dashboard-server/index.js';
 import { createGossipMetrics } from '../../services/gossip-membership/src/metrics.js';
 import { localConfig } from '../../services/gossip-membership/src/protocol/config.js';
-import { decodePacket } from '../../services/gossip-membership/src/protocol/packet.js';
-import {
-  createStreamParser,
-  parseStreamFrame,
-} from '../../services/gossip-membership/src/protocol/stream.js';
 import { Driver } from '../../services/gossip-membership/src/runtime/driver.js';
 import { createMemberlistCodec } from '../../services/gossip-membership/src/runtime/wire-memberlist.js';
+import { decodePacket } from '../../services/gossip-membership/src/wire/packet.js';
+import { createStreamParser, parseStreamFrame } from '../../services/gossip-membership/src/wire/stream.js';
 import {
   createExclusive,
   mkdirNoFollow,

@@ -9,7 +9,7 @@ import { parseDurationMs } from './duration.js';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
 import { combineKeySources } from './keyring/key-parse.js';
 import { PROTOCOL_VERSION_DEFAULT, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './protocol/config.js';
-import { LABEL_MAX_BYTES } from './protocol/label.js';
+import { LABEL_MAX_BYTES } from './wire/label.js';
 
 export const SERVICE = 'gossip-membership';
 /** HTTP port of the membership API (the legacy program's default). */

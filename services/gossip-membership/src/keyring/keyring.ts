@@ -12,7 +12,7 @@
 // is a no-op, useKey of an unknown key fails. Unlike Go (which panics), removeKey on an empty ring
 // is a clean error. Keys are copied in and out, so callers cannot mutate the ring behind its back.
 //
-// The ring is mutable on purpose (rotation happens while the node runs): protocol/security.ts reads
+// The ring is mutable on purpose (rotation happens while the node runs): wire/security.ts reads
 // `keys`/`primary` at every seal/open, so a change applies to the next packet. `version` counts
 // changes (for caches and metrics). Pure: no I/O, no clock.
 

@@ -54,12 +54,12 @@
 // - Not modelled: CIDRsAllowed, DisableTcpPingsForNode, Alive/Merge/Conflict delegates (a
 //   conflict is an event instead), UDP write errors as probe failures (≥ 0.3.0 only).
 
+import { estimateSize } from '../wire/message-size.js';
 import type { Address } from './address.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { buildVsn, lanConfig, type ProtocolConfig } from './config.js';
 import { type MemberEvent, MemberTable, type MemberView, snapshot } from './members.js';
-import { estimateSize } from './message-size.js';
 import type { AckResp, Alive, Message, Ping, PushPull } from './messages.js';
 import type { Rng } from './prng.js';
 import { type ProbeResult, Prober } from './probe.js';
@@ -85,7 +85,7 @@ export interface EngineOptions {
   meta?: Uint8Array | null;
   /** Payload of our acks (memberlist PingDelegate.AckPayload); null by default. */
   ackPayload?: Uint8Array | null;
-  /** Encoded size of a message in bytes; defaults to estimateSize (message-size.ts). */
+  /** Encoded size of a message in bytes; defaults to estimateSize (wire/message-size.ts). */
   sizeOf?: (message: Message) => number;
   /** Bytes each UDP packet loses to the label header and encryption (2+len, 29/45). Default 0. */
   packetOverhead?: number;

@@ -22,7 +22,7 @@
 // the number of parts lost (Go logs "compound request had N truncated messages"); bytes after the
 // last part are ignored. Offsets are computed correctly for any count (no uint8 wrap).
 
-import { MessageType } from './messages.js';
+import { MessageType } from '../protocol/messages.js';
 
 /** Format limit (the count byte); accepted on receive. */
 export const MAX_COMPOUND_PARTS = 255;

@@ -10,9 +10,9 @@
 // Codes: BAD_MSGPACK / TRUNCATED (the wrapper), BAD_COMPRESSION (unknown Algo, bad LZW, empty),
 // TOO_LARGE.
 
+import { MessageType } from '../protocol/messages.js';
 import { writeCompress } from './codec.js';
 import { lzwCompress, lzwDecompress, MAX_DECOMPRESSED_BYTES } from './lzw.js';
-import { MessageType } from './messages.js';
 import { decodeStruct } from './msgpack-struct.js';
 import { scratchWriter } from './msgpack-writer.js';
 

@@ -4,7 +4,7 @@
 // fields left out (msgpack-writer.ts). Decoding accepts any key order, unknown keys and Go's alternative
 // forms, and returns values — never throws.
 //
-// Type bytes (messages.ts MessageType), and what follows them:
+// Type bytes (protocol/messages.ts MessageType), and what follows them:
 //   0 ping, 1 indirectPing, 2 ackResp, 3 suspect, 4 alive, 5 dead, 11 nackResp, 13 err:
 //        one msgpack struct; trailing bytes after it are ignored (Go's decode() does the same).
 //   6 pushPull: header{Join,Nodes,UserStateLen} + Nodes × pushNodeState + UserStateLen raw bytes.
@@ -17,7 +17,6 @@
 // Decode failures: {ok:false, code, detail}; codes TRUNCATED, BAD_MSGPACK, TOO_DEEP, UNKNOWN_TYPE
 // (a type byte outside 0–13), TOO_LARGE (pushPull limits), EMPTY (no bytes at all).
 
-import { decodeCompound } from './compound.js';
 import {
   type AckResp,
   type Alive,
@@ -34,7 +33,8 @@ import {
   type PushPullHeader,
   type Suspect,
   type UserMsgHeader,
-} from './messages.js';
+} from '../protocol/messages.js';
+import { decodeCompound } from './compound.js';
 import type { MsgpackErrorCode } from './msgpack-format.js';
 import { decodeStruct, type FieldSpec, type FieldValue } from './msgpack-struct.js';
 import { fixKey, type MsgpackWriter, scratchWriter } from './msgpack-writer.js';
