@@ -15,7 +15,7 @@ export const SERVICE = 'gossip-membership';
 /** HTTP port of the membership API (the legacy program's default). */
 export const DEFAULT_PORT = 4001;
 /** Gossip port, UDP and TCP (the legacy program's default; memberlist's own default is 7946). */
-export const DEFAULT_BIND_PORT = 8000;
+const DEFAULT_BIND_PORT = 8000;
 
 /** One seed to join: `host:port`, `[v6]:port`, or `host` (then the port is our bindPort, as in Go). */
 export interface SeedAddress {
@@ -225,7 +225,7 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   reconnect: 'gossipReconnect',
 };
 
-export const FLAGS: FlagSpec[] = [
+const FLAGS: FlagSpec[] = [
   { name: 'members', value: 'host:port,…', help: 'nodes to join at start', env: envName('members') },
   {
     name: 'port',

@@ -18,7 +18,7 @@
 
 import { isKeySize, keysEqual } from './key-parse.js';
 
-export type KeyringErrorCode = 'BAD_KEY_SIZE' | 'KEY_NOT_INSTALLED' | 'REMOVE_PRIMARY' | 'EMPTY_KEYRING';
+type KeyringErrorCode = 'BAD_KEY_SIZE' | 'KEY_NOT_INSTALLED' | 'REMOVE_PRIMARY' | 'EMPTY_KEYRING';
 
 export interface KeyringError {
   code: KeyringErrorCode;

@@ -67,8 +67,8 @@ import { PushPuller } from './push-pull.js';
 import { Reconnector } from './reconnect.js';
 
 /** Bytes of a compound header (type + count) and per part (u16 length); memberlist util.go. */
-export const COMPOUND_HEADER_OVERHEAD = 2;
-export const COMPOUND_OVERHEAD = 2;
+const COMPOUND_HEADER_OVERHEAD = 2;
+const COMPOUND_OVERHEAD = 2;
 
 export interface EngineOptions {
   /** Our node name (unique in the cluster; compared byte for byte). */
@@ -81,7 +81,7 @@ export interface EngineOptions {
   rng: Rng;
   /** Start time, ms. */
   now: number;
-  /** Node meta (≤ 512 bytes, META_MAX_SIZE); null = none. */
+  /** Node meta (≤ 512 bytes, memberlist's MetaMaxSize); null = none. */
   meta?: Uint8Array | null;
   /** Payload of our acks (memberlist PingDelegate.AckPayload); null by default. */
   ackPayload?: Uint8Array | null;
@@ -114,7 +114,7 @@ export type StreamRequest =
   | { kind: 'pushPull'; id: number; to: Address; node?: string; request: PushPull; deadline: number }
   | { kind: 'tcpPing'; id: number; to: Address; node: string; ping: Ping; deadline: number };
 
-export interface UserMessage {
+interface UserMessage {
   from: Address;
   payload: Uint8Array;
 }

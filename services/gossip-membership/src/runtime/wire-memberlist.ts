@@ -20,7 +20,7 @@ import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../wi
 import type { InboundStreamCodec, WireCodec } from './wire.js';
 
 /** Codec error code → drop reason. */
-export function dropReason(code: PacketErrorCode | StreamErrorCode): DropReason {
+function dropReason(code: PacketErrorCode | StreamErrorCode): DropReason {
   switch (code) {
     case 'BAD_CRC':
       return 'crc';

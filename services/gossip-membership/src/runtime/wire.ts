@@ -9,7 +9,7 @@ import type { StreamFrame } from '../wire/stream.js';
 /** One whole frame of a TCP stream, after label/decryption/decompression (defined by the codec). */
 export type { StreamFrame } from '../wire/stream.js';
 
-export type DecodedPacket =
+type DecodedPacket =
   | {
       ok: true;
       messages: Message[];

@@ -17,7 +17,7 @@ import { decodeStruct } from './msgpack-struct.js';
 import { scratchWriter } from './msgpack-writer.js';
 
 /** compress.Algo for LZW, the only algorithm memberlist defines. */
-export const LZW_ALGO = 0;
+const LZW_ALGO = 0;
 
 /** [9]+compress{Algo:0, Buf: lzw(msg)}. */
 export function compressMessage(msg: Uint8Array): Uint8Array {

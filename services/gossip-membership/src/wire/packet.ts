@@ -48,7 +48,7 @@ export type PacketErrorCode =
   | 'BAD_COMPRESSION'
   | 'TOO_LARGE';
 
-export interface PacketError {
+interface PacketError {
   code: PacketErrorCode;
   detail: string;
 }

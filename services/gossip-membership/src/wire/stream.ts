@@ -57,9 +57,9 @@ import { measure } from './msgpack-measure.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 
 /** memberlist maxPushStateBytes: the largest encrypted stream payload accepted. */
-export const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
+const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
 /** Default cap on bytes buffered while waiting for a plaintext frame to complete. */
-export const MAX_STREAM_FRAME_BYTES = 64 * 1024 * 1024;
+const MAX_STREAM_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** One whole frame (after label/decryption/decompression); the driver's wire interface uses it too. */
 export type StreamFrame =
