@@ -263,7 +263,10 @@ describe('environment cache (real venvs, local wheels)', () => {
     server.stall('/slow_pkg-1.0-py3-none-any.whl');
     const ws = await workspace({ 'requirements.txt': `${server.url}/slow_pkg-1.0-py3-none-any.whl\n` });
     const from = pids.length;
-    const r = await fast.ensure(request(ws, { timeoutMs: 4000 }));
+    // The stalled download never ends, so the timeout always ends the install; it must only leave pip
+    // time to start and ask for the wheel first, even on a loaded machine (pip's start-up alone has taken
+    // over 4 s at a load average of 15).
+    const r = await fast.ensure(request(ws, { timeoutMs: 15_000 }));
     expect(r).toMatchObject({ ok: false, code: 'INSTALL_TIMEOUT' });
     const mine = pids.slice(from);
     expect(mine.length).toBe(2); // venv, pip
@@ -271,7 +274,7 @@ describe('environment cache (real venvs, local wheels)', () => {
     expect(server.requests).toContain('/slow_pkg-1.0-py3-none-any.whl');
     const building = await readdir(join(cacheDir, '.building'));
     expect(building).toEqual([]);
-  }, 20_000);
+  }, 45_000);
 
   it('refuses traversal and local paths outside the workspace before running anything', async () => {
     const cases: [string, RegExp][] = [
