@@ -7,15 +7,7 @@
 // same attack on the same disk without the reserve kills Redis: its AOF write fails and with
 // appendfsync always it exits (redis-server's flushAppendOnlyFile).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statfsSync,
-} from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, logSink, type RedisServer, startRedisServer } from '@edgefleet/testkit';
