@@ -157,12 +157,27 @@ describe("a reserve for Redis's group on the data disk", () => {
       redisDir,
       redisUser,
       // No configured floor: what stops the job is the kernel, not the sample.
-      settings: { minFreeDiskBytes: 0, diskCheckMs: 200, defaultOutputMiB: 1024 },
+      settings: {
+        minFreeDiskBytes: 0,
+        diskCheckMs: 200,
+        defaultOutputMiB: 1024,
+        diskReserveMiB: (RESERVE_BLOCKS * BLOCK) / MiB,
+        diskReserveGid: redisUser.gid,
+      },
     });
   });
   afterAll(async () => {
     await h?.stop();
     disk?.unmount();
+  });
+
+  it('the executor says at start how much is reserved, and that the reserve is in place', async (ctx) => {
+    if (!h || !disk) return ctx.skip(noMount);
+    const line = sink.find((l) => l.msg === 'disk reserve in place');
+    expect(line?.reservedBytes).toBeGreaterThanOrEqual(RESERVE_BLOCKS * BLOCK);
+    const metrics = await h.service.app.inject({ method: 'GET', url: '/metrics' });
+    const gauge = /^edgefleet_disk_reserved_bytes(?:{[^}]*})? (\d+)$/m.exec(metrics.body)?.[1];
+    expect(Number(gauge)).toBe(line?.reservedBytes);
   });
 
   it('a job that writes until the kernel refuses (ENOSPC) ends DISK_FULL; Redis keeps writing; the reserve stays whole', async (ctx) => {
