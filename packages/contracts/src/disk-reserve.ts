@@ -59,27 +59,40 @@ export function mountOf(mountinfo: string, path: string): MountFacts | undefined
 
 const mib = (b: number) => `${Math.floor(b / 1048576)} MiB`;
 
+/** What is wrong with the reserve, and the fix (docker/README.md). */
+export interface ReserveProblem {
+  why: string;
+  fix: string;
+}
+
 /**
- * Why the data disk's reserve does not keep room for Redis, with the fix (docker/README.md), or null
- * when at least `wantBytes` are reserved for group `gid`.
+ * Why the data disk's reserve does not keep room for Redis, with the fix, or null when at least
+ * `wantBytes` are reserved for group `gid`.
  */
 export function diskReserveProblem(
   dataDir: string,
   f: DiskReserveFacts,
   wantBytes: number,
   gid = RESERVE_GID,
-): string | null {
-  const reserved = reservedBytes(f);
+): ReserveProblem | null {
   const m = f.mount;
   if (m && !m.fsType.startsWith('ext'))
-    return `${dataDir} is on ${m.fsType} (${m.source}): no reserved blocks for Redis; put the data folder on an ext4 filesystem`;
+    return {
+      why: `${dataDir} is on ${m.fsType} (${m.source}): no reserved blocks for Redis`,
+      fix: "put the data folder (and Redis's volume) on an ext4 filesystem",
+    };
+  const reserved = reservedBytes(f);
   const device = m?.source ?? '<device>';
-  const blocks = Math.ceil(wantBytes / f.bsize);
   if (reserved < wantBytes)
-    return `${mib(reserved)} reserved on ${device}, less than ${mib(wantBytes)} (EDGEFLEET_DISK_RESERVE_MIB): tune2fs -r ${blocks} -g ${gid} ${device}, and mount it with resgid=${gid}`;
-  if (!m) return null;
-  const resgid = Number(m.options.find((o) => o.startsWith('resgid='))?.slice(7) ?? 0);
+    return {
+      why: `${mib(reserved)} reserved on ${device}, less than ${mib(wantBytes)} (EDGEFLEET_DISK_RESERVE_MIB)`,
+      fix: `tune2fs -r ${Math.ceil(wantBytes / f.bsize)} -g ${gid} ${device}, and mount it with resgid=${gid}`,
+    };
+  const resgid = Number(m?.options.find((o) => o.startsWith('resgid='))?.slice(7) ?? (m ? 0 : gid));
   if (resgid !== gid)
-    return `the reserve on ${device} belongs to group ${resgid}, not Redis's ${gid}: remount it with resgid=${gid} (mount -o remount,resgid=${gid} <its mount point on the host>) and add resgid=${gid} to its /etc/fstab options`;
+    return {
+      why: `the ${mib(reserved)} reserved on ${device} belong to group ${resgid}, not Redis's ${gid}`,
+      fix: `mount -o remount,resgid=${gid} <its mount point on the host>, and add resgid=${gid} to its /etc/fstab options`,
+    };
   return null;
 }

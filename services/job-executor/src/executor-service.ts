@@ -266,7 +266,8 @@ export async function createExecutor(
       config.diskReserveMiB * 1024 * 1024,
       config.diskReserveGid,
     );
-    if (problem) logger.warn({ reservedBytes: reservedBytes(reserve) }, `disk reserve: ${problem}`);
+    if (problem)
+      logger.warn({ reservedBytes: reservedBytes(reserve) }, `disk reserve: ${problem.why}: ${problem.fix}`);
     else
       logger.info(
         { reservedBytes: reservedBytes(reserve), device: reserve.mount?.source },
