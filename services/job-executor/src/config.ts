@@ -51,7 +51,7 @@ export const ConfigSchema = z.object({
    * docker/README.md); less, or reserved for another group, is a warning at start. The reserve is
    * what job output can never eat; the gauge edgefleet_disk_reserved_bytes shows what there is.
    */
-  diskReserveMiB: env.int(0, 16 * 1024 * 1024).default(256),
+  diskReserveMiB: env.int(0, 16 * 1024 * 1024).default(512),
   /** The group the reserve must belong to: Redis's (uid/gid 999 in docker/compose.yaml). */
   diskReserveGid: env.int(0, 2 ** 32 - 2).default(999),
   /** Files downloaded at once per job. */

@@ -330,7 +330,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckLine[]> {
         (facts) => ({ facts }),
         () => ({}),
       )),
-      wantBytes: Number(env.EDGEFLEET_DISK_RESERVE_MIB ?? 256) * 1048576,
+      wantBytes: Number(env.EDGEFLEET_DISK_RESERVE_MIB ?? 512) * 1048576,
       gid: Number(env.EDGEFLEET_DISK_RESERVE_GID ?? RESERVE_GID),
     }),
   );
