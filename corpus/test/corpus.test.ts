@@ -4,8 +4,8 @@
 //   s3-keys       the executor's workspace planner; accepted plans are written into a job folder under
 //                 a temp root, and no file may appear outside that job's work folder
 //   requirements  the executor's requirements parser (normaliseRequirements) over an in-memory workspace
-//   http          every service's buildApp + inject (the gossip app over a live driver, with the
-//                 dashboard plugin whose /v1/jobs proxy forwards to a real, listening receiver)
+//   http          every service's buildApp + inject (gossip: a live node from createGossipNode, whose
+//                 dashboard /v1/jobs proxy forwards to a real, listening receiver)
 //   gossip        decodePacket / parseStreamFrame (whole and fed in growing prefixes), then every
 //                 unlabelled case sent to a live driver's UDP and TCP port, which must still answer a join
 // Every case: the expected outcome, no throw, a reason code on every rejection, and no seeded secret
@@ -24,17 +24,13 @@ import { redisNames } from '@edgefleet/contracts';
 import { createMetricsRegistry } from '@edgefleet/service-kit';
 import { eventually, logSink, type RedisServer, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildGossipApp } from '../../services/gossip-membership/src/app.js';
-import { registerDashboard } from '../../services/gossip-membership/src/dashboard-server/index.js';
+import { createGossipNode, parseGossipConfig } from '../../services/gossip-membership/src/index.js';
 import { createGossipMetrics } from '../../services/gossip-membership/src/metrics.js';
 import { localConfig } from '../../services/gossip-membership/src/protocol/config.js';
-import { decodePacket } from '../../services/gossip-membership/src/protocol/packet.js';
-import {
-  createStreamParser,
-  parseStreamFrame,
-} from '../../services/gossip-membership/src/protocol/stream.js';
 import { Driver } from '../../services/gossip-membership/src/runtime/driver.js';
 import { createMemberlistCodec } from '../../services/gossip-membership/src/runtime/wire-memberlist.js';
+import { decodePacket } from '../../services/gossip-membership/src/wire/packet.js';
+import { createStreamParser, parseStreamFrame } from '../../services/gossip-membership/src/wire/stream.js';
 import {
   createExclusive,
   mkdirNoFollow,
@@ -471,16 +467,7 @@ describe(`corpus: HTTP requests (${httpCases.length})`, () => {
       () => apps.uploader.close(),
     );
 
-    // Gossip: a live driver as the view, the dashboard plugin, the proxy to the receiver.
-    const driver = await Driver.start({
-      name: 'corpus-http',
-      bindAddr: '127.0.0.1',
-      bindPort: 0,
-      config: localConfig(),
-      codec: createMemberlistCodec(localConfig()),
-      logger: sink.logger,
-    });
-    toClose.push(() => driver.close());
+    // Gossip: the service's factory (live driver, dashboard plugin, proxy to the receiver).
     // The page's folder, with a file next to it that no request may reach.
     dashBase = await mkdtemp(join(tmpdir(), 'edgefleet-corpus-dash-'));
     const staticRoot = join(dashBase, 'dashboard');
@@ -490,23 +477,21 @@ describe(`corpus: HTTP requests (${httpCases.length})`, () => {
     await writeFile(join(staticRoot, '.secret'), 'no');
     await writeFile(join(staticRoot, 'run.sh'), 'echo no');
     await writeFile(join(dashBase, 'secret.txt'), 'no');
-    const gossip = buildGossipApp({
-      logger: sink.logger,
-      checks: [],
-      host: '127.0.0.1',
-      apiToken: API_TOKEN,
-      view: () => driver,
-    });
-    registerDashboard(gossip.app, {
-      view: () => driver,
-      events: { on: (l) => driver.on(l) },
-      jobApiUrl: `http://127.0.0.1:${receiver.service.port()}`,
-      staticDir: staticRoot,
-      requireToken: gossip.requireToken,
-    });
+    const gossip = await createGossipNode(
+      parseGossipConfig(
+        ['-name=corpus-http', '-bind=127.0.0.1', '-bindPort=0', '-port=0', '-profile=local'],
+        {
+          EDGEFLEET_HTTP_HOST: '127.0.0.1',
+          EDGEFLEET_API_TOKEN: API_TOKEN,
+          EDGEFLEET_REDIS_URL: redisServer.url,
+          EDGEFLEET_JOB_API_URL: `http://127.0.0.1:${receiver.service.port()}`,
+        },
+      ),
+      { logger: sink.logger, redis, legacyLine: () => {}, dashboardDir: staticRoot },
+    );
     apps.gossip = gossip.app;
-    await gossip.app.listen({ host: '127.0.0.1', port: 0 });
-    toClose.push(() => gossip.app.close());
+    await gossip.start();
+    toClose.push(() => gossip.stop(5_000));
   });
   afterAll(async () => {
     for (const close of toClose.reverse()) await close();

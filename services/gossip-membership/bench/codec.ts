@@ -3,11 +3,11 @@
 // in the same run, JSON (the naive baseline: what the test codec does). Also the UDP receive path
 // (CRC + compound) and LZW. Run: pnpm --filter @edgefleet/gossip-membership bench:codec
 import { emitBenchSection } from '@edgefleet/testkit';
-import { decodeMessage, encodeMessage, type WireMessage } from '../src/protocol/codec.js';
-import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
 import type { Message, PushPull } from '../src/protocol/messages.js';
-import { decodePacket, encodePacket } from '../src/protocol/packet.js';
-import { encodeStreamFrame, parseStreamFrame } from '../src/protocol/stream.js';
+import { decodeMessage, encodeMessage, type WireMessage } from '../src/wire/codec.js';
+import { lzwCompress, lzwDecompress } from '../src/wire/lzw.js';
+import { decodePacket, encodePacket } from '../src/wire/packet.js';
+import { encodeStreamFrame, parseStreamFrame } from '../src/wire/stream.js';
 
 const vsn = new Uint8Array([1, 5, 2, 0, 0, 0]);
 const alive: Message = {

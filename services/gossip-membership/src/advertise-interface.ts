@@ -27,7 +27,7 @@ export interface DefaultRoute {
  * Docker's default and compose bridges; veth*: container ends; virbr*: libvirt; cni*, podman*,
  * flannel*, cali*, cilium*, weave*, vxlan*, kube-*: container networking; lxcbr*, lxdbr*: LXC/LXD.
  */
-export const EXCLUDED_INTERFACE =
+const EXCLUDED_INTERFACE =
   /^(l4tbr|docker|br-|veth|usb|rndis|virbr|cni|podman|flannel|cali|cilium|weave|vxlan|kube-|lxcbr|lxdbr)/;
 
 export const isExcludedInterface = (name: string): boolean => EXCLUDED_INTERFACE.test(name);

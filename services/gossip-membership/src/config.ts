@@ -9,13 +9,13 @@ import { parseDurationMs } from './duration.js';
 import { type FlagSpec, parseFlags, usage } from './flags.js';
 import { combineKeySources } from './keyring/key-parse.js';
 import { PROTOCOL_VERSION_DEFAULT, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './protocol/config.js';
-import { LABEL_MAX_BYTES } from './protocol/label.js';
+import { LABEL_MAX_BYTES } from './wire/label.js';
 
 export const SERVICE = 'gossip-membership';
 /** HTTP port of the membership API (the legacy program's default). */
 export const DEFAULT_PORT = 4001;
 /** Gossip port, UDP and TCP (the legacy program's default; memberlist's own default is 7946). */
-export const DEFAULT_BIND_PORT = 8000;
+const DEFAULT_BIND_PORT = 8000;
 
 /** One seed to join: `host:port`, `[v6]:port`, or `host` (then the port is our bindPort, as in Go). */
 export interface SeedAddress {
@@ -225,7 +225,7 @@ const FLAG_KEYS: Record<string, ConfigKey> = {
   reconnect: 'gossipReconnect',
 };
 
-export const FLAGS: FlagSpec[] = [
+const FLAGS: FlagSpec[] = [
   { name: 'members', value: 'host:port,…', help: 'nodes to join at start', env: envName('members') },
   {
     name: 'port',

@@ -54,6 +54,11 @@ export interface GossipDeps extends ServiceDeps {
    * program order (process.stdout.write may still be queued when pino writes).
    */
   legacyLine?: (text: string) => void;
+  /**
+   * Folder the dashboard page is served from. Default: dist/dashboard/ next to the built code
+   * (dashboard-server/index.ts); a program running from src/ (tests) passes its own.
+   */
+  dashboardDir?: string;
 }
 
 const stdoutLine = (text: string) => writeSync(1, `${text}\n`);
@@ -136,6 +141,7 @@ export async function createGossipNode(config: GossipConfig, deps: GossipDeps = 
     events: { on: (listener) => driver?.on(listener) ?? (() => {}) },
     jobApiUrl: config.jobApiUrl,
     requireToken,
+    ...(deps.dashboardDir !== undefined ? { staticDir: deps.dashboardDir } : {}),
   });
 
   let started = false;

@@ -5,7 +5,7 @@ import { decodeNodeMeta, type MemberJson, type MembersBody } from '@edgefleet/co
 import type { MemberInfo, MembershipView } from './membership-view.js';
 
 /** Meta as the API shows it: our JSON decoded, anything else as text (Go nodes) or base64 if not UTF-8. */
-export function metaJson(meta: Uint8Array | null): Pick<MemberJson, 'meta' | 'metaRaw'> {
+function metaJson(meta: Uint8Array | null): Pick<MemberJson, 'meta' | 'metaRaw'> {
   if (!meta || meta.length === 0) return { meta: null };
   const decoded = decodeNodeMeta(meta);
   if (decoded) return { meta: decoded };
@@ -16,7 +16,7 @@ export function metaJson(meta: Uint8Array | null): Pick<MemberJson, 'meta' | 'me
   }
 }
 
-export function memberJson(m: MemberInfo, selfName: string): MemberJson {
+function memberJson(m: MemberInfo, selfName: string): MemberJson {
   return {
     name: m.name,
     ip: m.ip,

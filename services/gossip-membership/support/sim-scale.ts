@@ -32,9 +32,9 @@ import type { Address } from '../src/protocol/address.js';
 import { buildVsn, lanConfig, type ProtocolConfig } from '../src/protocol/config.js';
 import { Engine, type Ready } from '../src/protocol/engine.js';
 import type { MemberEvent } from '../src/protocol/members.js';
-import { estimateSize } from '../src/protocol/message-size.js';
 import type { Alive, Message, Ping, PushPull } from '../src/protocol/messages.js';
 import { createRng, type Rng } from '../src/protocol/prng.js';
+import { estimateSize } from '../src/wire/message-size.js';
 
 export interface ScaleSimOptions {
   seed: number;

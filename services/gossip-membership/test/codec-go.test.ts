@@ -4,13 +4,13 @@
 // test/fixture-gen/gen.sh regenerates the file (docs/wire.md §18).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../src/protocol/codec.js';
-import { makeCompoundMessage } from '../src/protocol/compound.js';
-import { compressMessage } from '../src/protocol/compress.js';
-import { addCrc } from '../src/protocol/has-crc.js';
 import type { Message, PushPull } from '../src/protocol/messages.js';
-import { decodePacket } from '../src/protocol/packet.js';
-import { encodeFrameBody, encodeStreamFrame, parseStreamFrame } from '../src/protocol/stream.js';
+import { encodeMessage } from '../src/wire/codec.js';
+import { makeCompoundMessage } from '../src/wire/compound.js';
+import { compressMessage } from '../src/wire/compress.js';
+import { addCrc } from '../src/wire/has-crc.js';
+import { decodePacket } from '../src/wire/packet.js';
+import { encodeFrameBody, encodeStreamFrame, parseStreamFrame } from '../src/wire/stream.js';
 
 const GO = JSON.parse(
   readFileSync(new URL('./fixtures/memberlist-go.json', import.meta.url), 'utf8'),

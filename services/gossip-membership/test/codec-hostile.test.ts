@@ -2,16 +2,16 @@
 // and streams, then a seeded fuzz loop of random and mutated inputs. Every decoder must return a
 // value with a stable code and never throw.
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
-import { makeCompoundMessage } from '../src/protocol/compound.js';
-import { compressMessage } from '../src/protocol/compress.js';
-import { addCrc } from '../src/protocol/has-crc.js';
-import { addLabel } from '../src/protocol/label.js';
-import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
 import type { Message } from '../src/protocol/messages.js';
-import { measure } from '../src/protocol/msgpack-measure.js';
-import { decodePacket, type PacketErrorCode, wrapPacket } from '../src/protocol/packet.js';
-import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../src/protocol/stream.js';
+import { decodeMessage, encodeMessage } from '../src/wire/codec.js';
+import { makeCompoundMessage } from '../src/wire/compound.js';
+import { compressMessage } from '../src/wire/compress.js';
+import { addCrc } from '../src/wire/has-crc.js';
+import { addLabel } from '../src/wire/label.js';
+import { lzwCompress, lzwDecompress } from '../src/wire/lzw.js';
+import { measure } from '../src/wire/msgpack-measure.js';
+import { decodePacket, type PacketErrorCode, wrapPacket } from '../src/wire/packet.js';
+import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../src/wire/stream.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 

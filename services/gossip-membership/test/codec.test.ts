@@ -1,6 +1,7 @@
 // The codec against the Go vectors of docs/wire.md §5 (exact go-msgpack 0.5.x output): encode must
 // produce these bytes, decode must give back these values.
 import { describe, expect, it } from 'vitest';
+import type { PushNodeState } from '../src/protocol/messages.js';
 import {
   decodeMessage,
   encodedSize,
@@ -12,9 +13,8 @@ import {
   writePushNodeState,
   writePushPullHeader,
   writeUserMsgHeader,
-} from '../src/protocol/codec.js';
-import type { PushNodeState } from '../src/protocol/messages.js';
-import { MsgpackWriter } from '../src/protocol/msgpack-writer.js';
+} from '../src/wire/codec.js';
+import { MsgpackWriter } from '../src/wire/msgpack-writer.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

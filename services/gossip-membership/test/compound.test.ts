@@ -7,8 +7,8 @@ import {
   makeCompoundMessage,
   makeCompoundMessages,
   packPackets,
-} from '../src/protocol/compound.js';
-import { addCrc, stripCrc } from '../src/protocol/has-crc.js';
+} from '../src/wire/compound.js';
+import { addCrc, stripCrc } from '../src/wire/has-crc.js';
 import {
   addLabel,
   checkLabel,
@@ -16,7 +16,7 @@ import {
   labelOverhead,
   readStreamLabel,
   removeLabel,
-} from '../src/protocol/label.js';
+} from '../src/wire/label.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

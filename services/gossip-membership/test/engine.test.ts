@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { lanConfig, localConfig } from '../src/protocol/config.js';
 import { Engine } from '../src/protocol/engine.js';
-import { estimateSize } from '../src/protocol/message-size.js';
 import type { Message } from '../src/protocol/messages.js';
 import { createRng } from '../src/protocol/prng.js';
+import { estimateSize } from '../src/wire/message-size.js';
 import { addrOf, learn, makeEngine, packets, tickUntil } from './helpers/engines.js';
 
 describe('engine', () => {

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../src/keyring/keyring.js';
-import { removeLabel } from '../src/protocol/label.js';
-import { decryptPayload, openStreamFrame } from '../src/protocol/security.js';
+import { removeLabel } from '../src/wire/label.js';
+import { decryptPayload, openStreamFrame } from '../src/wire/security.js';
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('./fixture-gen/gen.sh', import.meta.url));

@@ -11,9 +11,9 @@ import { createGossipMetrics } from '../src/metrics.js';
 import { localConfig } from '../src/protocol/config.js';
 import type { MemberEvent } from '../src/protocol/members.js';
 import type { Message } from '../src/protocol/messages.js';
-import { encodePacket } from '../src/protocol/packet.js';
 import { Driver } from '../src/runtime/driver.js';
 import { createMemberlistCodec } from '../src/runtime/wire-memberlist.js';
+import { encodePacket } from '../src/wire/packet.js';
 
 const drivers: Driver[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@
 // (TRUNCATED, EMPTY_LABEL). A stream cut short inside the header is `more` here: the stream reader
 // waits for more bytes and reports the truncation when the stream ends.
 import { describe, expect, it } from 'vitest';
-import { addLabel, labelHeader, labelOverhead, readStreamLabel, removeLabel } from '../src/protocol/label.js';
+import { addLabel, labelHeader, labelOverhead, readStreamLabel, removeLabel } from '../src/wire/label.js';
 
 const HAS_LABEL = 244;
 const PING = 0;

@@ -4,8 +4,8 @@
 // regenerates the file).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compressIfSmaller, compressMessage, decompressMessage } from '../src/protocol/compress.js';
-import { lzwCompress, lzwDecompress } from '../src/protocol/lzw.js';
+import { compressIfSmaller, compressMessage, decompressMessage } from '../src/wire/compress.js';
+import { lzwCompress, lzwDecompress } from '../src/wire/lzw.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

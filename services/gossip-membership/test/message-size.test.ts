@@ -2,10 +2,10 @@
 // byte slices and integers on both sides of each msgpack size boundary, it equals the length of
 // what the codec writes.
 import { describe, expect, it } from 'vitest';
-import { encodeMessage } from '../src/protocol/codec.js';
-import { estimateSize } from '../src/protocol/message-size.js';
 import type { Message } from '../src/protocol/messages.js';
 import { createRng, type Rng } from '../src/protocol/prng.js';
+import { encodeMessage } from '../src/wire/codec.js';
+import { estimateSize } from '../src/wire/message-size.js';
 
 /** Lengths around the fixstr / str16 / str32 limits (31|32, 65535|65536), and small ones. */
 const LENGTHS = [0, 1, 5, 30, 31, 32, 33, 200, 255, 256, 1000, 65_534, 65_535, 65_536, 70_000];

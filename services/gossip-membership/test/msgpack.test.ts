@@ -1,9 +1,9 @@
 // msgpack-writer.ts, msgpack-struct.ts, msgpack-measure.ts: the Go-compatible writer forms, the
 // tolerant struct decoder and measure().
 import { describe, expect, it } from 'vitest';
-import { measure } from '../src/protocol/msgpack-measure.js';
-import { decodeStruct, type FieldSpec } from '../src/protocol/msgpack-struct.js';
-import { MsgpackWriter } from '../src/protocol/msgpack-writer.js';
+import { measure } from '../src/wire/msgpack-measure.js';
+import { decodeStruct, type FieldSpec } from '../src/wire/msgpack-struct.js';
+import { MsgpackWriter } from '../src/wire/msgpack-writer.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

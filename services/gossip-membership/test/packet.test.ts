@@ -3,18 +3,18 @@
 // hook, with a test cipher on node:crypto and the vectors' fixed nonce).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Cipher } from '../src/protocol/cipher.js';
-import { encodeMessage } from '../src/protocol/codec.js';
-import { makeCompoundMessage } from '../src/protocol/compound.js';
-import { addCrc } from '../src/protocol/has-crc.js';
 import type { Alive, Message, PushPull } from '../src/protocol/messages.js';
-import { decodePacket, encodePacket, wrapPacket } from '../src/protocol/packet.js';
+import type { Cipher } from '../src/wire/cipher.js';
+import { encodeMessage } from '../src/wire/codec.js';
+import { makeCompoundMessage } from '../src/wire/compound.js';
+import { addCrc } from '../src/wire/has-crc.js';
+import { decodePacket, encodePacket, wrapPacket } from '../src/wire/packet.js';
 import {
   createStreamParser,
   encodeStreamFrame,
   parseStreamFrame,
   type StreamFrame,
-} from '../src/protocol/stream.js';
+} from '../src/wire/stream.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Keyring } from '../src/keyring/keyring.js';
-import { addLabel, removeLabel } from '../src/protocol/label.js';
 import type { Message } from '../src/protocol/messages.js';
-import { decodePacket, wrapPacket } from '../src/protocol/packet.js';
+import { addLabel, removeLabel } from '../src/wire/label.js';
+import { decodePacket, wrapPacket } from '../src/wire/packet.js';
 import {
   codecSecurity,
   createCipher,
@@ -28,8 +28,8 @@ import {
   sealStreamFrame,
   shouldEncryptOutgoing,
   streamIncomingPolicy,
-} from '../src/protocol/security.js';
-import { encodeStreamFrame, parseStreamFrame } from '../src/protocol/stream.js';
+} from '../src/wire/security.js';
+import { encodeStreamFrame, parseStreamFrame } from '../src/wire/stream.js';
 
 interface Vector {
   name: string;

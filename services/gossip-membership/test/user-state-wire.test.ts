@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { DEPARTED_STATE_MAX_BYTES } from '@edgefleet/contracts';
 import { eventually, freePort } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeStreamFrame } from '../src/protocol/stream.js';
+import { encodeStreamFrame } from '../src/wire/stream.js';
 import { startTsNode, type TsNode } from '../support/ts-node.js';
 
 const IP = '127.0.0.71';

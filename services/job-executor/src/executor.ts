@@ -44,7 +44,7 @@ import type { Logger } from 'pino';
 import { type CgroupSupport, createJobCgroup, removeCgroupDirs } from './adapters/cgroup.js';
 import { freeDiskBytes } from './adapters/device-load.js';
 import { startDiskGuard } from './adapters/disk-guard.js';
-import { ensureResultFolders, type JobDirs, jobDirsOf, prepareJobFolder } from './adapters/job-folder.js';
+import { ensureResultFolders, type JobDirs, prepareJobFolder } from './adapters/job-folder.js';
 import type { JobUser } from './adapters/job-user.js';
 import { createLogTail } from './adapters/log-tail.js';
 import { type KillTarget, killJobProcesses, runJobProcess } from './adapters/process-runner.js';
@@ -59,7 +59,7 @@ import { planWorkspace } from './core/workspace-plan.js';
 
 export const BY = 'job-executor';
 /** Record field set when the executor hands a result to the uploader (cleared by a new attempt). */
-export const HANDED_OFF = EXECUTOR_HANDED_OFF_FIELD;
+const HANDED_OFF = EXECUTOR_HANDED_OFF_FIELD;
 
 export interface ExecutorSettings {
   dataDir: string;
@@ -804,5 +804,3 @@ export async function recoverLeftovers(runState: RunStateStore, logger: Logger):
   }
   return n;
 }
-
-export { jobDirsOf };

@@ -25,7 +25,3 @@ export function ago(at: number, now: number): string {
 export function mib(n: number): string {
   return n >= 1024 ? `${(n / 1024).toFixed(1)} GiB` : `${n} MiB`;
 }
-
-export function clock(at: number): string {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}

@@ -34,9 +34,9 @@ export interface DashboardOptions {
   sweepMs?: number;
 }
 
-export const DEFAULT_JOB_API_URL = 'http://127.0.0.1:4100';
+const DEFAULT_JOB_API_URL = 'http://127.0.0.1:4100';
 /** dist/dashboard-server/index.js → dist/dashboard/ (src/ during tests: then pass staticDir). */
-export const defaultStaticDir = () => fileURLToPath(new URL('../dashboard/', import.meta.url));
+const defaultStaticDir = () => fileURLToPath(new URL('../dashboard/', import.meta.url));
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -9,7 +9,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { errorBody } from '@edgefleet/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',

@@ -18,14 +18,14 @@ import type { DepartedMember } from '@edgefleet/contracts';
 export type DepartedEntries = ReadonlyMap<string, DepartedMember>;
 
 /** Whether entry `a` should replace entry `b` for the same name: higher incarnation, then earlier declaration, then declarer name. */
-export function newer(a: DepartedMember, b: DepartedMember): boolean {
+function newer(a: DepartedMember, b: DepartedMember): boolean {
   if (a.incarnation !== b.incarnation) return a.incarnation > b.incarnation;
   if (a.at !== b.at) return a.at < b.at;
   if (a.state !== b.state) return a.state === 'left';
   return a.by < b.by;
 }
 
-export const expired = (e: DepartedMember, retentionMs: number, now: number): boolean =>
+const expired = (e: DepartedMember, retentionMs: number, now: number): boolean =>
   retentionMs <= 0 || now - e.at >= retentionMs;
 
 /** A node turned dead or left in the member table. Returns the new entries (the same map when unchanged). */

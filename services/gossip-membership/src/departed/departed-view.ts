@@ -8,7 +8,7 @@ export interface DepartedSource {
   list(): DepartedMember[];
 }
 
-export function departedInfo(d: DepartedMember): MemberInfo {
+function departedInfo(d: DepartedMember): MemberInfo {
   return {
     name: d.name,
     ip: d.ip,

@@ -27,11 +27,10 @@
 // secret itself (they may end up in logs).
 
 export type KeySize = 16 | 24 | 32;
-export const KEY_SIZES: readonly KeySize[] = [16, 24, 32];
 /** Pad target of --key-text when none is given: AES-192, the legacy program's key size. */
 export const DEFAULT_KEY_TEXT_SIZE: KeySize = 24;
 
-export type KeyParseErrorCode =
+type KeyParseErrorCode =
   | 'EMPTY'
   | 'BAD_BASE64'
   | 'BAD_KEY_SIZE'
@@ -42,7 +41,7 @@ export type KeyParseErrorCode =
   | 'EMPTY_KEYRING'
   | 'NO_KEYS';
 
-export interface KeyParseError {
+interface KeyParseError {
   code: KeyParseErrorCode;
   detail: string;
 }

@@ -22,7 +22,7 @@ import { parseKeyBase64 } from './key-parse.js';
 import { Keyring } from './keyring.js';
 
 /** Hex characters of sha256(key) shown for a key (64 bits: unique in any keyring, reveals nothing). */
-export const FINGERPRINT_HEX = 16;
+const FINGERPRINT_HEX = 16;
 
 /** `sha256:` + the first FINGERPRINT_HEX hex characters of the key's SHA-256. */
 export function fingerprint(key: Uint8Array): string {

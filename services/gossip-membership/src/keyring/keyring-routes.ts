@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { KeyringAdmin, KeyringAdminErrorCode, KeyringOp } from './keyring-admin.js';
 
 /** A request body: only `key`, a string (its base64 form is checked by the admin, as BAD_KEY). */
-export const KeyBody = z.strictObject({ key: z.string().max(1024) });
+const KeyBody = z.strictObject({ key: z.string().max(1024) });
 
 const STATUS: Record<KeyringAdminErrorCode, number> = {
   BAD_KEY: 400,

@@ -12,13 +12,13 @@
 // is a no-op, useKey of an unknown key fails. Unlike Go (which panics), removeKey on an empty ring
 // is a clean error. Keys are copied in and out, so callers cannot mutate the ring behind its back.
 //
-// The ring is mutable on purpose (rotation happens while the node runs): protocol/security.ts reads
+// The ring is mutable on purpose (rotation happens while the node runs): wire/security.ts reads
 // `keys`/`primary` at every seal/open, so a change applies to the next packet. `version` counts
 // changes (for caches and metrics). Pure: no I/O, no clock.
 
 import { isKeySize, keysEqual } from './key-parse.js';
 
-export type KeyringErrorCode = 'BAD_KEY_SIZE' | 'KEY_NOT_INSTALLED' | 'REMOVE_PRIMARY' | 'EMPTY_KEYRING';
+type KeyringErrorCode = 'BAD_KEY_SIZE' | 'KEY_NOT_INSTALLED' | 'REMOVE_PRIMARY' | 'EMPTY_KEYRING';
 
 export interface KeyringError {
   code: KeyringErrorCode;

@@ -19,7 +19,7 @@ export interface DeviceFilePaths {
 }
 
 /** Longest board model carried (the NodeMeta schema's limit), characters. */
-export const BOARD_MAX_CHARS = 80;
+const BOARD_MAX_CHARS = 80;
 
 /**
  * `/etc/nv_tegra_release` first line, e.g. `# R35 (release), REVISION: 4.1, GCID: …` → `35.4.1`.

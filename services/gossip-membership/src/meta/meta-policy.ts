@@ -6,19 +6,19 @@
 import type { NodeMeta } from '@edgefleet/contracts';
 
 /** Free disk counts as changed when it moved by at least this fraction of the last value … */
-export const DISK_CHANGE_FRACTION = 0.1;
+const DISK_CHANGE_FRACTION = 0.1;
 /** … or by at least this many MiB (1 GiB), whichever is smaller. */
-export const DISK_CHANGE_MIB = 1024;
+const DISK_CHANGE_MIB = 1024;
 
 /** GPU load counts as changed when it moved by at least this many percentage points … */
-export const GPU_CHANGE_PCT = 10;
+const GPU_CHANGE_PCT = 10;
 /** … temperature by at least this many °C … */
-export const TEMP_CHANGE_C = 5;
+const TEMP_CHANGE_C = 5;
 /** … RAM in use by at least this fraction of the total. */
-export const RAM_CHANGE_FRACTION = 0.05;
+const RAM_CHANGE_FRACTION = 0.05;
 
 /** True when live device facts (tegrastats, sampled every few seconds) moved enough to re-broadcast. */
-export function isMeaningfulHwChange(a: NodeMeta['hw'], b: NodeMeta['hw']): boolean {
+function isMeaningfulHwChange(a: NodeMeta['hw'], b: NodeMeta['hw']): boolean {
   if (!a || !b) return a !== b;
   if (a.power !== b.power || a.ramTotalMiB !== b.ramTotalMiB) return true;
   const moved = (x: number | undefined, y: number | undefined, by: number) =>

@@ -12,8 +12,6 @@ export const PROTOCOL_VERSION_MIN = 1;
 export const PROTOCOL_VERSION_MAX = 5;
 /** The version we speak: memberlist's ProtocolVersion2Compatible (ports are honoured, docs/wire.md §10). */
 export const PROTOCOL_VERSION_DEFAULT = 2;
-/** Largest node meta memberlist accepts from its own delegate (MetaMaxSize), bytes. */
-export const META_MAX_SIZE = 512;
 
 export interface ProtocolConfig {
   /** Protocol version we speak (Config.ProtocolVersion), 1..5. Advertised as Vsn[2]. */
@@ -85,7 +83,7 @@ export interface ProtocolConfig {
 }
 
 /** Serf's default ReconnectTimeout, 24 h in ms: how long a dead node is retried. */
-export const RECONNECT_TIMEOUT_MS = 24 * 60 * 60 * 1_000;
+const RECONNECT_TIMEOUT_MS = 24 * 60 * 60 * 1_000;
 
 /** memberlist DefaultLANConfig (docs/wire.md §17): the edgefleet default profile `lan`. */
 export function lanConfig(): ProtocolConfig {

@@ -54,12 +54,12 @@
 // - Not modelled: CIDRsAllowed, DisableTcpPingsForNode, Alive/Merge/Conflict delegates (a
 //   conflict is an event instead), UDP write errors as probe failures (≥ 0.3.0 only).
 
+import { estimateSize } from '../wire/message-size.js';
 import type { Address } from './address.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { buildVsn, lanConfig, type ProtocolConfig } from './config.js';
 import { type MemberEvent, MemberTable, type MemberView, snapshot } from './members.js';
-import { estimateSize } from './message-size.js';
 import type { AckResp, Alive, Message, Ping, PushPull } from './messages.js';
 import type { Rng } from './prng.js';
 import { type ProbeResult, Prober } from './probe.js';
@@ -67,8 +67,8 @@ import { PushPuller } from './push-pull.js';
 import { Reconnector } from './reconnect.js';
 
 /** Bytes of a compound header (type + count) and per part (u16 length); memberlist util.go. */
-export const COMPOUND_HEADER_OVERHEAD = 2;
-export const COMPOUND_OVERHEAD = 2;
+const COMPOUND_HEADER_OVERHEAD = 2;
+const COMPOUND_OVERHEAD = 2;
 
 export interface EngineOptions {
   /** Our node name (unique in the cluster; compared byte for byte). */
@@ -81,11 +81,11 @@ export interface EngineOptions {
   rng: Rng;
   /** Start time, ms. */
   now: number;
-  /** Node meta (≤ 512 bytes, META_MAX_SIZE); null = none. */
+  /** Node meta (≤ 512 bytes, memberlist's MetaMaxSize); null = none. */
   meta?: Uint8Array | null;
   /** Payload of our acks (memberlist PingDelegate.AckPayload); null by default. */
   ackPayload?: Uint8Array | null;
-  /** Encoded size of a message in bytes; defaults to estimateSize (message-size.ts). */
+  /** Encoded size of a message in bytes; defaults to estimateSize (wire/message-size.ts). */
   sizeOf?: (message: Message) => number;
   /** Bytes each UDP packet loses to the label header and encryption (2+len, 29/45). Default 0. */
   packetOverhead?: number;
@@ -114,7 +114,7 @@ export type StreamRequest =
   | { kind: 'pushPull'; id: number; to: Address; node?: string; request: PushPull; deadline: number }
   | { kind: 'tcpPing'; id: number; to: Address; node: string; ping: Ping; deadline: number };
 
-export interface UserMessage {
+interface UserMessage {
   from: Address;
   payload: Uint8Array;
 }

@@ -53,7 +53,7 @@ export function retransmitLimit(retransmitMult: number, n: number): number {
 }
 
 /** Cluster size above which the push/pull interval starts growing (pushPullScaleThreshold). */
-export const PUSH_PULL_SCALE_THRESHOLD = 32;
+const PUSH_PULL_SCALE_THRESHOLD = 32;
 
 /**
  * Push/pull period, ms (util.go pushPullScale): unchanged for n ≤ 32, else

@@ -22,7 +22,6 @@ export const MessageType = {
   /** Outermost label prefix on packets and streams (memberlist ≥ 0.3). */
   hasLabel: 244,
 } as const;
-export type MessageTypeName = keyof typeof MessageType;
 
 /** Node states as pushNodeState.State carries them. */
 export const NodeStateCode = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;

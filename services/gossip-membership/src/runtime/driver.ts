@@ -52,7 +52,7 @@ export interface DriverOptions {
 }
 
 /** What memberlist's Delegate and EventDelegate give an application, as far as we use them. */
-export interface DriverDelegate {
+interface DriverDelegate {
   /** User state sent in every push/pull (Delegate.LocalState). */
   localState(join: boolean): Uint8Array;
   /** A peer's user state, after its member states were merged (Delegate.MergeRemoteState). */
@@ -73,7 +73,7 @@ const toEndpoint = (a: Address): Endpoint => ({ ip: ipString(a.addr), port: a.po
  * the 100 ms gossip and 200 ms probe-timeout steps of the fastest (Local) profile, and it halves
  * the wake-ups of an idle node (bench/cluster.ts measures the CPU).
  */
-export const timerDelay = (at: number, now: number): number => Math.max(1, Math.ceil(at - now) + 1);
+const timerDelay = (at: number, now: number): number => Math.max(1, Math.ceil(at - now) + 1);
 
 /** Monotonic ms for the engine; wall clock only to report state-change times. */
 const monotonic = () => performance.now();

@@ -1,26 +1,26 @@
-// The memberlist wire format for the driver: adapts the codec (protocol/packet.ts for UDP,
-// protocol/stream.ts for TCP frames) to the WireCodec interface and maps its error codes to the
+// The memberlist wire format for the driver: adapts the codec (wire/packet.ts for UDP,
+// wire/stream.ts for TCP frames) to the WireCodec interface and maps its error codes to the
 // `reason` label of gossip_dropped_packets_total. Unlabelled by default, like memberlist 0.2.2
 // (which has no labels); with a label (memberlist ≥ 0.3 Config.Label) every packet and every stream
 // we dial carries the header, the label is the encryption's additional data, and inbound traffic
-// with another label or none is dropped (reason `label`; protocol/label.ts: memberlist's
+// with another label or none is dropped (reason `label`; wire/label.ts: memberlist's
 // SkipInboundLabelCheck, and edgefleet's lenient migration rule with labelMigration). Compression as EnableCompression says (UDP only when shorter, TCP always — Go's
-// rules); encryption when the keyring holds a key (protocol/security.ts codecSecurity: seal with
+// rules); encryption when the keyring holds a key (wire/security.ts codecSecurity: seal with
 // the primary, open with any key; GossipVerifyIncoming/Outgoing for a plaintext→encrypted rollout).
 
 import type { Keyring } from '../keyring/keyring.js';
 import type { DropReason } from '../metrics.js';
-import { encodedSize } from '../protocol/codec.js';
 import type { ProtocolConfig } from '../protocol/config.js';
-import { checkLabel, labelBytes, labelOverhead, readStreamLabel } from '../protocol/label.js';
 import type { Message } from '../protocol/messages.js';
-import { decodePacket, encodePacket, type PacketErrorCode } from '../protocol/packet.js';
-import { codecSecurity } from '../protocol/security.js';
-import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../protocol/stream.js';
+import { encodedSize } from '../wire/codec.js';
+import { checkLabel, labelBytes, labelOverhead, readStreamLabel } from '../wire/label.js';
+import { decodePacket, encodePacket, type PacketErrorCode } from '../wire/packet.js';
+import { codecSecurity } from '../wire/security.js';
+import { encodeStreamFrame, parseStreamFrame, type StreamErrorCode } from '../wire/stream.js';
 import type { InboundStreamCodec, WireCodec } from './wire.js';
 
 /** Codec error code → drop reason. */
-export function dropReason(code: PacketErrorCode | StreamErrorCode): DropReason {
+function dropReason(code: PacketErrorCode | StreamErrorCode): DropReason {
   switch (code) {
     case 'BAD_CRC':
       return 'crc';

@@ -1,15 +1,15 @@
 // What the driver needs from the codec: bytes ↔ protocol messages for UDP packets and TCP stream
-// frames. The memberlist implementation (wire-memberlist.ts) adapts protocol/packet.ts and friends;
+// frames. The memberlist implementation (wire-memberlist.ts) adapts wire/packet.ts and friends;
 // tests may plug in a simpler one.
 import type { DropReason } from '../metrics.js';
 import type { Message } from '../protocol/messages.js';
-import type { StreamFrame } from '../protocol/stream.js';
 import type { FrameParser } from '../transport/interface.js';
+import type { StreamFrame } from '../wire/stream.js';
 
 /** One whole frame of a TCP stream, after label/decryption/decompression (defined by the codec). */
-export type { StreamFrame } from '../protocol/stream.js';
+export type { StreamFrame } from '../wire/stream.js';
 
-export type DecodedPacket =
+type DecodedPacket =
   | {
       ok: true;
       messages: Message[];

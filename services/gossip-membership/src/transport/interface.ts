@@ -25,10 +25,7 @@ export interface PacketTransport {
  * does not half-close, so a reader must recognise the end of a frame itself and never wait for EOF.
  */
 export type FrameParser<T> = (buffered: Uint8Array) => FrameResult<T>;
-export type FrameResult<T> =
-  | { kind: 'more' }
-  | { kind: 'frame'; value: T }
-  | { kind: 'error'; reason: string };
+type FrameResult<T> = { kind: 'more' } | { kind: 'frame'; value: T } | { kind: 'error'; reason: string };
 
 export class StreamError extends Error {
   constructor(

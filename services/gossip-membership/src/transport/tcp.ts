@@ -16,7 +16,7 @@ import { unmapIp } from './udp.js';
 /** memberlist accepts at most this many concurrent inbound push/pulls; further ones are dropped. */
 export const MAX_INBOUND_STREAMS = 127;
 /** Largest frame we buffer: memberlist's 20 MiB stream limit plus room for headers, bytes. */
-export const MAX_STREAM_FRAME_BYTES = 20 * 1024 * 1024 + 64 * 1024;
+const MAX_STREAM_FRAME_BYTES = 20 * 1024 * 1024 + 64 * 1024;
 
 class SocketStream implements Stream {
   readonly remote: Endpoint;

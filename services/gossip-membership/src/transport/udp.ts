@@ -7,9 +7,9 @@ import { isIP } from 'node:net';
 import type { Endpoint, PacketTransport } from './interface.js';
 
 /** Go tries to set SO_RCVBUF to this many bytes. */
-export const UDP_RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+const UDP_RECV_BUFFER_BYTES = 2 * 1024 * 1024;
 /** Largest datagram memberlist reads (udpPacketBufSize), bytes. */
-export const UDP_MAX_PACKET_BYTES = 65_536;
+const UDP_MAX_PACKET_BYTES = 65_536;
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; anything else unchanged. */
 export const unmapIp = (ip: string): string =>

@@ -8,7 +8,7 @@ import { type DiskBudget, type DiskVerdict, diskVerdict } from '../core/disk-bud
 import { freeDiskBytes } from './device-load.js';
 
 /** Bytes allocated below `dir` (0 when it does not exist). */
-export async function allocatedBytes(dir: string): Promise<number> {
+async function allocatedBytes(dir: string): Promise<number> {
   let total = 0;
   const walk = async (d: string): Promise<void> => {
     let names: string[];

@@ -20,7 +20,7 @@ export interface JobDirs {
   tmp: string;
 }
 
-export const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
+const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
   const root = join(resolve(dataDir), 'jobs', jobId);
   return {
     root,
@@ -32,7 +32,7 @@ export const jobDirsOf = (dataDir: string, jobId: string): JobDirs => {
   };
 };
 
-export class UnsafeFsError extends Error {
+class UnsafeFsError extends Error {
   readonly code = 'UNSAFE_PATH';
 }
 

@@ -49,7 +49,7 @@ os.execve(s["argv"][0], s["argv"], s["env"])
  * The whole environment of the root part of the launch (see the header): nothing from the job and
  * nothing from the service. LC_ALL=C: glibc's built-in locale (no locale or gconv file is opened).
  */
-export const ROOT_ENV: Readonly<Record<string, string>> = Object.freeze({
+const ROOT_ENV: Readonly<Record<string, string>> = Object.freeze({
   PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
   LC_ALL: 'C',
 });

@@ -65,7 +65,7 @@ const selfIds = () => {
 };
 
 /** True when `pid` is in this process's pid namespace and (unless a zombie) its cgroups. */
-export function onOurSide(pid: number, zombie: boolean): boolean {
+function onOurSide(pid: number, zombie: boolean): boolean {
   const me = selfIds();
   const ns = readLink(`/proc/${pid}/ns/pid`);
   if (ns === null || ns !== me.ns) return false;

@@ -24,7 +24,7 @@ import { scanProcesses } from './proc-scan.js';
 import { supervise } from './supervisor.js';
 
 /** `disk`: the disk guard stopped the job (quota or device watermark; the executor says which). */
-export type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
+type StopReason = 'cancel' | 'timeout' | 'output-limit' | 'shutdown' | 'disk';
 
 export interface RunSpec {
   jobId: string;
@@ -78,7 +78,7 @@ export interface KillTarget {
 }
 
 /** Sends `signal` to every process of the job once. Returns how many were signalled. */
-export async function signalJob(t: KillTarget, signal: NodeJS.Signals): Promise<number> {
+async function signalJob(t: KillTarget, signal: NodeJS.Signals): Promise<number> {
   let n = 0;
   if (t.pgid) {
     try {
@@ -128,7 +128,7 @@ export async function killJobProcesses(t: KillTarget, maxRounds = 200): Promise<
 }
 
 /** Waits until no process of `uid`, zombies included, is left. */
-export async function waitReaped(uid: number, timeoutMs: number): Promise<boolean> {
+async function waitReaped(uid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if ((await scanProcesses({ uid }, { includeZombies: true })).length === 0) return true;

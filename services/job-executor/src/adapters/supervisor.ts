@@ -26,7 +26,7 @@ export interface SuperviseOptions<Why extends string> {
   drainMs: number;
 }
 
-export type Supervised<Why extends string> = {
+type Supervised<Why extends string> = {
   /** Set when the supervisor stopped the process (timeout or abort). */
   stoppedFor?: Why;
 } & ({ code: number | null; signal: NodeJS.Signals | null } | { spawnError: string });

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 
 /** Names never passed through from the service's environment, whatever the configuration says. */
-export const NEVER_PASS = /^(AWS_|EDGEFLEET_|REDIS)|PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY$|^KEY$/i;
+const NEVER_PASS = /^(AWS_|EDGEFLEET_|REDIS)|PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY$|^KEY$/i;
 
 export interface JobEnvInput {
   jobId: string;

@@ -10,9 +10,6 @@
 //        DOWNLOAD_CRASH_ALLOWANCE attempts more than maxAttempts, a bound that still stops a loop.
 import { isTerminal, type JobState } from '@edgefleet/contracts';
 
-export const ACTIVE_STATES = ['DOWNLOADING', 'INSTALLING', 'RUNNING'] as const satisfies readonly JobState[];
-export const isActive = (s: JobState) => (ACTIVE_STATES as readonly string[]).includes(s);
-
 export interface RecordView {
   state: JobState;
   attempt: number;

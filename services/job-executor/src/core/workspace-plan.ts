@@ -12,7 +12,7 @@
 import { checkRelativePath, inputTargetPath, type JobInput, type ReasonCode } from '@edgefleet/contracts';
 
 /** One S3 object seen by HEAD (object input) or ListObjectsV2 (prefix input). */
-export interface ListedObject {
+interface ListedObject {
   key: string;
   size: number;
 }
@@ -43,7 +43,7 @@ export interface PlanLimits {
   maxBytes: number;
 }
 
-export type PlanFailure = { ok: false; code: ReasonCode; detail: string };
+type PlanFailure = { ok: false; code: ReasonCode; detail: string };
 export type Plan = { ok: true; files: PlannedFile[]; totalBytes: number } | PlanFailure;
 
 const fail = (code: ReasonCode, detail: string): PlanFailure => ({ ok: false, code, detail });
@@ -52,7 +52,7 @@ const describe = (f: PlannedFile, uri: string) =>
   `inputs[${f.input}] ${uri.endsWith('/') || uri.match(/^s3:\/\/[^/]+$/) ? `${uri} (key ${f.key})` : uri} → ${f.target}`;
 
 /** Early check of counts only (used while listing, to stop paging through a huge prefix). */
-export const tooManyFiles = (count: number, limits: PlanLimits) => count > limits.maxFiles;
+const tooManyFiles = (count: number, limits: PlanLimits) => count > limits.maxFiles;
 
 export function planWorkspace(inputs: readonly ListedInput[], limits: PlanLimits): Plan {
   const files: PlannedFile[] = [];
@@ -115,10 +115,7 @@ export function planWorkspace(inputs: readonly ListedInput[], limits: PlanLimits
 }
 
 /** The first collision (same file path, or a file where a folder is needed), described; or null. */
-export function findCollision(
-  files: readonly PlannedFile[],
-  uriOf: (f: PlannedFile) => string,
-): string | null {
+function findCollision(files: readonly PlannedFile[], uriOf: (f: PlannedFile) => string): string | null {
   const byPath = new Map<string, PlannedFile>();
   for (const f of files) {
     const other = byPath.get(f.target);

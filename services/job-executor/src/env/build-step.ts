@@ -13,7 +13,7 @@ import { spawnLauncher } from '../adapters/launcher.js';
 import { supervise } from '../adapters/supervisor.js';
 
 /** Kept from stderr for error reporting, in bytes (the full output is in the log file). */
-export const STDERR_TAIL_BYTES = 64 * 1024;
+const STDERR_TAIL_BYTES = 64 * 1024;
 
 export type StepOutcome =
   | { kind: 'exited'; code: number; stderr: string }

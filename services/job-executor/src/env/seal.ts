@@ -25,7 +25,7 @@ export class UnsafeEnvironment extends Error {
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Mode of a sealed entry: directories 0755; files lose group/other write, gain read (+x where the owner has it). */
-export function sealedMode(st: Pick<Stats, 'mode'>, isDirectory: boolean): number {
+function sealedMode(st: Pick<Stats, 'mode'>, isDirectory: boolean): number {
   if (isDirectory) return 0o755;
   let mode = (st.mode & 0o777 & ~0o022) | 0o044;
   if (mode & 0o100) mode |= 0o011;

@@ -10,11 +10,11 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Files looked at while walking one workspace, at most. */
-export const MAX_WALK_ENTRIES = 20_000;
+const MAX_WALK_ENTRIES = 20_000;
 /** Largest requirements file read, in bytes. */
-export const MAX_REQUIREMENTS_FILE_BYTES = 256 * 1024;
+const MAX_REQUIREMENTS_FILE_BYTES = 256 * 1024;
 
-export const DISTRIBUTION = /\.(whl|tar\.gz|tgz|zip|tar\.bz2|tar\.xz)$/i;
+const DISTRIBUTION = /\.(whl|tar\.gz|tgz|zip|tar\.bz2|tar\.xz)$/i;
 
 export class WorkspaceError extends Error {
   constructor(
@@ -25,7 +25,7 @@ export class WorkspaceError extends Error {
   }
 }
 
-export async function sha256File(path: string): Promise<string> {
+async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');

@@ -7,7 +7,7 @@
 // of a cached environment changes, which orphans old entries (eviction then reclaims them).
 import { createHash } from 'node:crypto';
 
-export const KEY_FORMAT = 1;
+const KEY_FORMAT = 1;
 /** Hex characters of the key used as the directory name (64 = the whole sha256). */
 export const KEY_LENGTH = 32;
 

@@ -37,11 +37,11 @@ export const DEFAULT_PROXY_VARS = [
   'no_proxy',
 ];
 /** PATH given to pip when the executor's own is unset. */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The whole environment of a pip process. */
 /** A proxy URL without its user-info (`http://u:p@h:3128` → `http://h:3128`); other text unchanged. */
-export function withoutUserinfo(value: string): string {
+function withoutUserinfo(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/i, '$1');
 }
 

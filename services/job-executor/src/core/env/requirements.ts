@@ -21,13 +21,13 @@
 import { checkRelativePath } from '@edgefleet/contracts';
 
 /** Deepest `-r`/`-c` nesting accepted. */
-export const MAX_INCLUDE_DEPTH = 8;
+const MAX_INCLUDE_DEPTH = 8;
 /** Most logical lines accepted over all included files. */
-export const MAX_LINES = 5000;
+const MAX_LINES = 5000;
 /** Largest total size over all included files, in bytes. */
-export const MAX_TOTAL_BYTES = 1 << 20;
+const MAX_TOTAL_BYTES = 1 << 20;
 
-export type RequirementsProblemCode =
+type RequirementsProblemCode =
   | 'UNSAFE_PATH'
   | 'INCLUDE_NOT_FOUND'
   | 'INCLUDE_CYCLE'
@@ -39,7 +39,7 @@ export type RequirementsProblemCode =
   | 'WEAKENS_POLICY'
   | 'MALFORMED';
 
-export interface RequirementsProblem {
+interface RequirementsProblem {
   code: RequirementsProblemCode;
   /** Workspace-relative file and 1-based line where the problem was found. */
   file: string;
@@ -50,7 +50,7 @@ export interface RequirementsProblem {
 }
 
 /** A path inside the workspace, rendered `./rel` in the key and absolute for pip. */
-export interface WorkspaceRef {
+interface WorkspaceRef {
   ws: string;
   /** Render as a `file://` URL rather than a path. */
   url?: boolean;
@@ -98,7 +98,7 @@ export interface NormaliseOptions {
  * the workspace). A requirement naming one URL (`name @ https://…`) stays allowed: it is one pinned
  * file, not a source pip searches.
  */
-export interface PipPolicy {
+interface PipPolicy {
   onlyBinary: boolean;
   pinnedIndex: boolean;
 }
@@ -179,7 +179,7 @@ const EXTRAS = /^\[\s*[A-Za-z0-9._-]+(?:\s*,\s*[A-Za-z0-9._-]+)*\s*\]$/;
 const SPEC = /^(?:===|==|!=|<=|>=|~=|<|>)\s*[A-Za-z0-9.*+!_-]+$/;
 
 /** PEP 503 normalised project name. */
-export const normaliseName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
+const normaliseName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 type Check<T> = { ok: true; value: T } | { ok: false; code: RequirementsProblemCode; message: string };
 const fail = <T>(code: RequirementsProblemCode, message: string): Check<T> => ({ ok: false, code, message });

@@ -10,7 +10,7 @@
 //   unsigned integers in their smallest form: fixint < 128 (1), u8 (2), u16 (3), u32 (5), u64 (9);
 //   bool 1 byte; omitempty Source* fields left out when empty or zero;
 //   a user message: the type byte and its payload as is.
-import type { Message } from './messages.js';
+import type { Message } from '../protocol/messages.js';
 
 /** UTF-8 length of a string (the ASCII node names of the hot path without an encoder call). */
 function utf8Length(s: string): number {

@@ -25,6 +25,15 @@
 // BAD_MSGPACK, TOO_DEEP, BAD_COMPRESSION, TOO_LARGE, EMPTY_LABEL, LABEL_MISMATCH,
 // DECRYPT_FAILED, ENCRYPTION_NOT_CONFIGURED, ENCRYPTION_REQUIRED.
 
+import {
+  type AckResp,
+  type ErrResp,
+  MessageType,
+  type Ping,
+  type PushNodeState,
+  type PushPull,
+  type PushPullHeader,
+} from '../protocol/messages.js';
 import type { Cipher } from './cipher.js';
 import {
   type CodecError,
@@ -44,22 +53,13 @@ import {
 import { compressMessage, decompressMessage } from './compress.js';
 import { checkLabel, labelBytes, labelHeader, readStreamLabel } from './label.js';
 import { MAX_DECOMPRESSED_BYTES } from './lzw.js';
-import {
-  type AckResp,
-  type ErrResp,
-  MessageType,
-  type Ping,
-  type PushNodeState,
-  type PushPull,
-  type PushPullHeader,
-} from './messages.js';
 import { measure } from './msgpack-measure.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 
 /** memberlist maxPushStateBytes: the largest encrypted stream payload accepted. */
-export const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
+const MAX_ENCRYPTED_STREAM_BYTES = 20 * 1024 * 1024;
 /** Default cap on bytes buffered while waiting for a plaintext frame to complete. */
-export const MAX_STREAM_FRAME_BYTES = 64 * 1024 * 1024;
+const MAX_STREAM_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** One whole frame (after label/decryption/decompression); the driver's wire interface uses it too. */
 export type StreamFrame =

@@ -25,6 +25,7 @@
 // Error codes: EMPTY, TRUNCATED, EMPTY_LABEL, LABEL_MISMATCH, DECRYPT_FAILED, BAD_CRC,
 // UNKNOWN_TYPE, UNSUPPORTED_TYPE, BAD_MSGPACK, TOO_DEEP, BAD_COMPRESSION, TOO_LARGE.
 
+import { type Message, MessageType } from '../protocol/messages.js';
 import type { Cipher } from './cipher.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { decodeCompound, makeCompoundMessages, packPackets } from './compound.js';
@@ -32,7 +33,6 @@ import { compressIfSmaller, decompressMessage } from './compress.js';
 import { addCrc, stripCrc } from './has-crc.js';
 import { addLabel, checkLabel, labelBytes, removeLabel } from './label.js';
 import { MAX_DECOMPRESSED_BYTES } from './lzw.js';
-import { type Message, MessageType } from './messages.js';
 
 export type PacketErrorCode =
   | 'EMPTY'
@@ -48,7 +48,7 @@ export type PacketErrorCode =
   | 'BAD_COMPRESSION'
   | 'TOO_LARGE';
 
-export interface PacketError {
+interface PacketError {
   code: PacketErrorCode;
   detail: string;
 }

@@ -4,7 +4,7 @@
 // fields left out (msgpack-writer.ts). Decoding accepts any key order, unknown keys and Go's alternative
 // forms, and returns values — never throws.
 //
-// Type bytes (messages.ts MessageType), and what follows them:
+// Type bytes (protocol/messages.ts MessageType), and what follows them:
 //   0 ping, 1 indirectPing, 2 ackResp, 3 suspect, 4 alive, 5 dead, 11 nackResp, 13 err:
 //        one msgpack struct; trailing bytes after it are ignored (Go's decode() does the same).
 //   6 pushPull: header{Join,Nodes,UserStateLen} + Nodes × pushNodeState + UserStateLen raw bytes.
@@ -17,7 +17,6 @@
 // Decode failures: {ok:false, code, detail}; codes TRUNCATED, BAD_MSGPACK, TOO_DEEP, UNKNOWN_TYPE
 // (a type byte outside 0–13), TOO_LARGE (pushPull limits), EMPTY (no bytes at all).
 
-import { decodeCompound } from './compound.js';
 import {
   type AckResp,
   type Alive,
@@ -34,17 +33,18 @@ import {
   type PushPullHeader,
   type Suspect,
   type UserMsgHeader,
-} from './messages.js';
+} from '../protocol/messages.js';
+import { decodeCompound } from './compound.js';
 import type { MsgpackErrorCode } from './msgpack-format.js';
 import { decodeStruct, type FieldSpec, type FieldValue } from './msgpack-struct.js';
 import { fixKey, type MsgpackWriter, scratchWriter } from './msgpack-writer.js';
 
 /** memberlist ≥ 0.6 push/pull header limits (net.go maxPushStateNodes / maxPushStateBytes). */
-export const MAX_PUSH_STATE_NODES = 1_048_576;
-export const MAX_USER_STATE_BYTES = 20 * 1024 * 1024;
-export const MAX_USER_MSG_BYTES = 20 * 1024 * 1024;
+const MAX_PUSH_STATE_NODES = 1_048_576;
+const MAX_USER_STATE_BYTES = 20 * 1024 * 1024;
+const MAX_USER_MSG_BYTES = 20 * 1024 * 1024;
 
-export type CodecErrorCode = MsgpackErrorCode | 'UNKNOWN_TYPE' | 'TOO_LARGE' | 'EMPTY';
+type CodecErrorCode = MsgpackErrorCode | 'UNKNOWN_TYPE' | 'TOO_LARGE' | 'EMPTY';
 export interface CodecError {
   ok: false;
   code: CodecErrorCode;
@@ -178,7 +178,7 @@ export function writePing(w: MsgpackWriter, p: Ping): void {
     .uint(p.seqNo);
   writeSource(w, p);
 }
-export function writeIndirectPing(w: MsgpackWriter, p: IndirectPingReq): void {
+function writeIndirectPing(w: MsgpackWriter, p: IndirectPingReq): void {
   w.map(5 + sourceFields(p))
     .key(K.Nack)
     .bool(p.nack)
@@ -194,17 +194,17 @@ export function writeIndirectPing(w: MsgpackWriter, p: IndirectPingReq): void {
 export function writeAckResp(w: MsgpackWriter, a: AckResp): void {
   w.map(2).key(K.Payload).bytes(a.payload).key(K.SeqNo).uint(a.seqNo);
 }
-export function writeNackResp(w: MsgpackWriter, n: NackResp): void {
+function writeNackResp(w: MsgpackWriter, n: NackResp): void {
   w.map(1).key(K.SeqNo).uint(n.seqNo);
 }
 export function writeErrResp(w: MsgpackWriter, e: ErrResp): void {
   w.map(1).key(K.Error).str(e.error);
 }
 /** suspect and dead share their layout. */
-export function writeSuspect(w: MsgpackWriter, s: Suspect | Dead): void {
+function writeSuspect(w: MsgpackWriter, s: Suspect | Dead): void {
   w.map(3).key(K.From).str(s.from).key(K.Incarnation).uint(s.incarnation).key(K.Node).str(s.node);
 }
-export function writeAlive(w: MsgpackWriter, a: Alive): void {
+function writeAlive(w: MsgpackWriter, a: Alive): void {
   w.map(6)
     .key(K.Addr)
     .bytes(a.addr)
@@ -292,7 +292,7 @@ function withSource<T extends Source>(body: T, f: Fields): T {
 
 export const readPing = (buf: Uint8Array, at = 0): Decoded<Ping> =>
   struct(buf, at, F.ping, (f) => withSource<Ping>({ seqNo: num(f, 'SeqNo'), node: str(f, 'Node') }, f));
-export const readIndirectPing = (buf: Uint8Array, at = 0): Decoded<IndirectPingReq> =>
+const readIndirectPing = (buf: Uint8Array, at = 0): Decoded<IndirectPingReq> =>
   struct(buf, at, F.indirectPing, (f) =>
     withSource<IndirectPingReq>(
       {
@@ -307,18 +307,18 @@ export const readIndirectPing = (buf: Uint8Array, at = 0): Decoded<IndirectPingR
   );
 export const readAckResp = (buf: Uint8Array, at = 0): Decoded<AckResp> =>
   struct(buf, at, F.ackResp, (f) => ({ seqNo: num(f, 'SeqNo'), payload: bytes(f, 'Payload') }));
-export const readNackResp = (buf: Uint8Array, at = 0): Decoded<NackResp> =>
+const readNackResp = (buf: Uint8Array, at = 0): Decoded<NackResp> =>
   struct(buf, at, F.nackResp, (f) => ({ seqNo: num(f, 'SeqNo') }));
 export const readErrResp = (buf: Uint8Array, at = 0): Decoded<ErrResp> =>
   struct(buf, at, F.errResp, (f) => ({ error: str(f, 'Error') }));
-export const readSuspect = (buf: Uint8Array, at = 0): Decoded<Suspect> =>
+const readSuspect = (buf: Uint8Array, at = 0): Decoded<Suspect> =>
   struct(buf, at, F.suspect, (f) => ({
     incarnation: num(f, 'Incarnation'),
     node: str(f, 'Node'),
     from: str(f, 'From'),
   }));
-export const readDead: (buf: Uint8Array, at?: number) => Decoded<Dead> = readSuspect;
-export const readAlive = (buf: Uint8Array, at = 0): Decoded<Alive> =>
+const readDead: (buf: Uint8Array, at?: number) => Decoded<Dead> = readSuspect;
+const readAlive = (buf: Uint8Array, at = 0): Decoded<Alive> =>
   struct(buf, at, F.alive, (f) => ({
     incarnation: num(f, 'Incarnation'),
     node: str(f, 'Node'),
@@ -337,7 +337,7 @@ export const readPushNodeState = (buf: Uint8Array, at = 0): Decoded<PushNodeStat
     state: num(f, 'State'),
     vsn: bytes(f, 'Vsn') ?? new Uint8Array(0),
   }));
-export const readCompress = (buf: Uint8Array, at = 0): Decoded<Compress> =>
+const readCompress = (buf: Uint8Array, at = 0): Decoded<Compress> =>
   struct(buf, at, F.compress, (f) => ({ algo: num(f, 'Algo'), buf: bytes(f, 'Buf') ?? new Uint8Array(0) }));
 
 /** Header with the memberlist ≥ 0.6 limits applied (negative counts are BAD_MSGPACK). */
@@ -368,7 +368,7 @@ export function readUserMsgHeader(buf: Uint8Array, at = 0): Decoded<UserMsgHeade
  * The body of a pushPull (after the `6`): header, states and user state, from a buffer holding the
  * whole frame. `end` = offset after the user state (trailing bytes are the caller's business).
  */
-export function readPushPull(buf: Uint8Array, at = 0): Decoded<PushPull> {
+function readPushPull(buf: Uint8Array, at = 0): Decoded<PushPull> {
   const h = readPushPullHeader(buf, at);
   if (!h.ok) return h;
   let p = h.end;
@@ -403,7 +403,7 @@ export function encodeMessage(m: WireMessage): Uint8Array {
 }
 
 /** Appends a message with its type byte to a writer (for building compounds/streams in place). */
-export function writeMessage(w: MsgpackWriter, m: WireMessage): void {
+function writeMessage(w: MsgpackWriter, m: WireMessage): void {
   w.byte(MessageType[m.type]);
   switch (m.type) {
     case 'ping':
@@ -482,11 +482,6 @@ const TYPE_NAMES: Record<number, WireMessage['type']> = {
   12: 'hasCrc',
   13: 'err',
 };
-
-/** The name of a type byte, or undefined (244 = label is not a message; see label.ts). */
-export function messageTypeName(b: number): WireMessage['type'] | undefined {
-  return TYPE_NAMES[b];
-}
 
 /**
  * Decodes one message (type byte + body) occupying the buffer. Compound parts are returned raw

@@ -23,8 +23,8 @@
 // Results are values: {ok:false, code:'TRUNCATED' | 'BAD_COMPRESSION' | 'TOO_LARGE'}. Output is
 // capped (default 40 MiB, memberlist's post-0.6 limit) so a 2 KiB bomb cannot allocate gigabytes.
 
-export const LZW_CLEAR = 256;
-export const LZW_EOF = 257;
+const LZW_CLEAR = 256;
+const LZW_EOF = 257;
 /** memberlist maxDecompressedSize (post v0.6.0). */
 export const MAX_DECOMPRESSED_BYTES = 40 * 1024 * 1024;
 

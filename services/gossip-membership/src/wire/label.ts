@@ -20,7 +20,7 @@
 // transports that strip the header themselves.
 // Codes: TRUNCATED (header cut short), EMPTY_LABEL (length byte 0), LABEL_MISMATCH.
 
-export const HAS_LABEL_TYPE = 244;
+const HAS_LABEL_TYPE = 244;
 export const LABEL_MAX_BYTES = 255;
 
 const utf8 = new TextEncoder();
@@ -60,7 +60,7 @@ export function addLabel(packet: Uint8Array, label: string | Uint8Array): Uint8A
   return out;
 }
 
-export type LabelErrorCode = 'TRUNCATED' | 'EMPTY_LABEL' | 'LABEL_MISMATCH';
+type LabelErrorCode = 'TRUNCATED' | 'EMPTY_LABEL' | 'LABEL_MISMATCH';
 export type LabelSplit =
   | { ok: true; label: Uint8Array; present: boolean; rest: Uint8Array }
   | { ok: false; code: LabelErrorCode; detail: string };

@@ -7,7 +7,7 @@
 import { be16, be32, msgpackFail as fail, type MsgpackError } from './msgpack-format.js';
 
 /** Nesting limit for skipped/measured values (memberlist structs are flat; 32 is generous). */
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 
 export type MeasureResult = { ok: true; size: number } | { ok: false; code: 'INCOMPLETE' } | MsgpackError;
 

@@ -32,14 +32,14 @@ import type { Cipher } from './cipher.js';
 
 export type EncryptionVersion = 0 | 1;
 
-export const VERSION_SIZE = 1;
-export const NONCE_SIZE = 12;
-export const TAG_SIZE = 16;
-export const BLOCK_SIZE = 16;
+const VERSION_SIZE = 1;
+const NONCE_SIZE = 12;
+const TAG_SIZE = 16;
+const BLOCK_SIZE = 16;
 /** memberlist encryptMsg: the type byte of an encrypted stream frame. */
-export const ENCRYPT_MSG_TYPE = 10;
+const ENCRYPT_MSG_TYPE = 10;
 /** memberlist maxPushStateBytes: the largest sealed stream payload accepted, bytes. */
-export const MAX_SEALED_STREAM_BYTES = 20 * 1024 * 1024;
+const MAX_SEALED_STREAM_BYTES = 20 * 1024 * 1024;
 
 /** 12 fresh bytes per call. */
 export type NonceSource = () => Uint8Array;
@@ -68,7 +68,7 @@ export function encryptedLength(vsn: EncryptionVersion, plainLength: number): nu
   return VERSION_SIZE + NONCE_SIZE + plainLength + pad + TAG_SIZE;
 }
 
-export type SecurityErrorCode =
+type SecurityErrorCode =
   | 'EMPTY'
   | 'UNSUPPORTED_VERSION'
   | 'TOO_SHORT'

@@ -22,17 +22,17 @@
 // the number of parts lost (Go logs "compound request had N truncated messages"); bytes after the
 // last part are ignored. Offsets are computed correctly for any count (no uint8 wrap).
 
-import { MessageType } from './messages.js';
+import { MessageType } from '../protocol/messages.js';
 
 /** Format limit (the count byte); accepted on receive. */
-export const MAX_COMPOUND_PARTS = 255;
+const MAX_COMPOUND_PARTS = 255;
 /** Largest compound every memberlist version decodes intact (0.2.2's uint8 offset bug). */
-export const SAFE_COMPOUND_PARTS = 127;
-export const MAX_PART_BYTES = 65_535;
+const SAFE_COMPOUND_PARTS = 127;
+const MAX_PART_BYTES = 65_535;
 /** Type byte + count byte. */
-export const COMPOUND_HEADER_BYTES = 2;
+const COMPOUND_HEADER_BYTES = 2;
 /** u16 length per part. */
-export const COMPOUND_PART_OVERHEAD = 2;
+const COMPOUND_PART_OVERHEAD = 2;
 
 /** One compound of ≤ 255 parts, each ≤ 65535 bytes (RangeError otherwise: a caller bug). */
 export function makeCompoundMessage(parts: readonly Uint8Array[]): Uint8Array {

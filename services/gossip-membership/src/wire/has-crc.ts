@@ -11,8 +11,8 @@
 // 5-byte header. Example: 0c a8cb2def 0282a75061796c6f6164c0a55365714e6f07 (docs/wire.md §6.4).
 import { crc32 } from 'node:zlib';
 
-export const HAS_CRC_TYPE = 12;
-export const CRC_HEADER_BYTES = 5;
+const HAS_CRC_TYPE = 12;
+const CRC_HEADER_BYTES = 5;
 
 /** [12][crc32 BE][msg]. */
 export function addCrc(msg: Uint8Array): Uint8Array {

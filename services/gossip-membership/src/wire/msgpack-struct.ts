@@ -30,7 +30,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 // The readers below return the value or BAD, and leave the offset after the value in `end` (or the
 // failure in `failure`).
 
-export type FieldKind = 'uint8' | 'uint16' | 'uint32' | 'int' | 'bool' | 'string' | 'bytes';
+type FieldKind = 'uint8' | 'uint16' | 'uint32' | 'int' | 'bool' | 'string' | 'bytes';
 export interface FieldSpec {
   /** Go field name, exactly (PascalCase; matched case-sensitively). */
   name: string;

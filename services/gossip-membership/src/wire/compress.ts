@@ -10,14 +10,14 @@
 // Codes: BAD_MSGPACK / TRUNCATED (the wrapper), BAD_COMPRESSION (unknown Algo, bad LZW, empty),
 // TOO_LARGE.
 
+import { MessageType } from '../protocol/messages.js';
 import { writeCompress } from './codec.js';
 import { lzwCompress, lzwDecompress, MAX_DECOMPRESSED_BYTES } from './lzw.js';
-import { MessageType } from './messages.js';
 import { decodeStruct } from './msgpack-struct.js';
 import { scratchWriter } from './msgpack-writer.js';
 
 /** compress.Algo for LZW, the only algorithm memberlist defines. */
-export const LZW_ALGO = 0;
+const LZW_ALGO = 0;
 
 /** [9]+compress{Algo:0, Buf: lzw(msg)}. */
 export function compressMessage(msg: Uint8Array): Uint8Array {
