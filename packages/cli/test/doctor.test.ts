@@ -1,7 +1,7 @@
 // `edgefleet doctor` on this machine, with real failures staged: a data folder behind a 0700 folder,
 // a Redis without AOF, a job user that does not exist; the pure rules with made-up facts.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -116,7 +116,8 @@ describe('edgefleet doctor on this machine', () => {
     const mnt = join(dir, 'mnt');
     mkdirSync(mnt);
     try {
-      execFileSync('truncate', ['-s', '64M', img]);
+      writeFileSync(img, '');
+      truncateSync(img, 64 * 1048576);
       execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-m', '0', img]);
       execFileSync('tune2fs', ['-r', '2048', '-g', '999', img], { stdio: 'ignore' });
       execFileSync('mount', ['-o', 'loop,resgid=999', img, mnt]);

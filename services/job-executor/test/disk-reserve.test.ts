@@ -7,18 +7,28 @@
 // same attack on the same disk without the reserve kills Redis: its AOF write fails and with
 // appendfsync always it exits (redis-server's flushAppendOnlyFile).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXECUTOR_HANDED_OFF_FIELD } from '@edgefleet/contracts';
 import { eventually, logSink, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocatedBytes } from '../src/adapters/disk-guard.js';
-import { jobDirsOf } from '../src/adapters/job-folder.js';
 import { FULL_BELOW_BYTES } from '../src/core/disk-budget.js';
-import { HANDED_OFF } from '../src/executor.js';
 import { ensureUser, type Harness, pyJob, startHarness } from './support/harness.js';
 
+const MiB = 1024 * 1024;
 const SIZE_MIB = 96;
 const BLOCK = 4096;
 /** The reserve: 16 MiB of 4 KiB blocks. */
@@ -62,7 +72,8 @@ function mountExt4(reserveGid?: number): Disk {
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
   try {
-    execFileSync('truncate', ['-s', `${SIZE_MIB}M`, img]);
+    writeFileSync(img, '');
+    truncateSync(img, SIZE_MIB * MiB);
     execFileSync('mkfs.ext4', ['-q', '-F', '-b', String(BLOCK), '-m', '0', img]);
     const options = ['loop'];
     if (reserveGid !== undefined) {
@@ -86,6 +97,15 @@ function mountExt4(reserveGid?: number): Disk {
     },
   };
 }
+
+/** A job's folder (adapters/job-folder.ts): `<dataDir>/jobs/<jobId>/{output,logs}`. */
+const jobDirs = (dataDir: string, jobId: string) => {
+  const root = join(dataDir, 'jobs', jobId);
+  return { root, output: join(root, 'output'), logs: join(root, 'logs') };
+};
+
+/** Bytes allocated to what the filler wrote (st_blocks × 512). */
+const filled = (output: string) => Number(statSync(join(output, 'fill.bin')).blocks) * 512;
 
 /** Bytes an unprivileged writer may still use there (statfs f_bavail). */
 const available = (path: string) => {
@@ -118,7 +138,6 @@ const filler = (dir: string, hostile: boolean) =>
     'sys.exit(1)',
   ].join('\n');
 
-const MiB = 1024 * 1024;
 /** MiB Redis writes once the job met the edge: half the reserve. */
 const PROBE_MIB = 8;
 
@@ -190,17 +209,17 @@ describe("a reserve for Redis's group on the data disk", () => {
     await pyJob(h, id, filler('os.environ["EDGEFLEET_OUTPUT_DIR"]', false));
     const r = await h.terminal(id, 30_000);
     expect(r).toMatchObject({ state: 'FAILED', reason: 'DISK_FULL' });
-    const dirs = jobDirsOf(mnt, id);
+    const dirs = jobDirs(mnt, id);
     expect(readFileSync(join(dirs.logs, 'stdout.log'), 'utf8')).toBe('ENOSPC\n');
     // Its output is still there (until uploaded): nothing left for job code, room left for Redis.
     expect(available(mnt)).toBeLessThan(FULL_BELOW_BYTES);
     expect(await redisTakes(h.redis, `${id}:`, PROBE_MIB)).toBe(PROBE_MIB);
     // The job user wrote only what was available to it before: not one block of the reserve.
-    const written = await allocatedBytes(dirs.output);
+    const written = filled(dirs.output);
     expect(written).toBeGreaterThan(before - 2 * FULL_BELOW_BYTES);
     expect(written).toBeLessThanOrEqual(before);
     // The hand-off to the uploader is on the record, and the folder can go (as the uploader deletes it).
-    expect(await h.record(id)).toHaveProperty(HANDED_OFF);
+    expect(await h.record(id)).toHaveProperty(EXECUTOR_HANDED_OFF_FIELD);
     rmSync(dirs.root, { recursive: true });
     expect(available(mnt)).toBeGreaterThan(before - PROBE_MIB * MiB - FULL_BELOW_BYTES);
   });
@@ -216,8 +235,8 @@ describe("a reserve for Redis's group on the data disk", () => {
     expect(r).toMatchObject({ state: 'FAILED', reason: 'DISK_FULL' });
     expect(await h.leftovers(id)).toEqual([]);
     expect(await redisTakes(h.redis, `${id}:`, PROBE_MIB)).toBe(PROBE_MIB);
-    const dirs = jobDirsOf(mnt, id);
-    expect(await allocatedBytes(dirs.output)).toBeLessThanOrEqual(before);
+    const dirs = jobDirs(mnt, id);
+    expect(filled(dirs.output)).toBeLessThanOrEqual(before);
     rmSync(dirs.root, { recursive: true });
   });
 });
