@@ -1,12 +1,13 @@
 // `edgefleet doctor` on this machine, with real failures staged: a data folder behind a 0700 folder,
 // a Redis without AOF, a job user that does not exist; the pure rules with made-up facts.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mountOf } from '@edgefleet/contracts';
 import { type Emulator, type RedisServer, startEmulator, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +15,7 @@ import {
   cgroupModes,
   checkClock,
   checkDataDir,
+  checkDiskReserve,
   checkGossip,
   checkGpuAccess,
   checkL4t,
@@ -106,6 +108,45 @@ describe('edgefleet doctor on this machine', () => {
         /^dev-1 advertises 127\.0\.0\.1:\d+, which answers, but only this machine/,
       ),
     });
+  });
+
+  it('disk reserve on a loop-mounted ext4: ok with a reserve for group 999, a warning with the fix without', async (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-doctor-disk-'));
+    const img = join(dir, 'disk.img');
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt);
+    try {
+      writeFileSync(img, '');
+      truncateSync(img, 64 * 1048576);
+      execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-m', '0', img]);
+      execFileSync('tune2fs', ['-r', '2048', '-g', '999', img], { stdio: 'ignore' });
+      execFileSync('mount', ['-o', 'loop,resgid=999', img, mnt]);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      return ctx.skip(`cannot loop-mount an ext4 here: ${(e as Error).message}`);
+    }
+    try {
+      const doctor = async () =>
+        byCheck(
+          await runDoctor({
+            env: env({ EDGEFLEET_DATA_DIR: mnt, EDGEFLEET_DISK_RESERVE_MIB: '8' }),
+            membersApi: gossipApi,
+          }),
+        )['disk reserve'];
+      expect(await doctor()).toMatchObject({
+        status: 'ok',
+        detail: expect.stringMatching(/^\d+ MiB reserved for group 999 on \/dev\/loop\d+/),
+      });
+      execFileSync('mount', ['-o', 'remount,resgid=0', mnt]);
+      expect(await doctor()).toMatchObject({
+        status: 'warn',
+        detail: expect.stringMatching(/belong to group 0, not Redis's 999$/),
+        fix: expect.stringContaining('resgid=999'),
+      });
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the Redis password from EDGEFLEET_REDIS_PASSWORD_FILE, as the services do (compose secrets)', async () => {
@@ -281,5 +322,54 @@ describe('doctor rules', () => {
       'ok',
     );
     expect(checkL4t({}).status).toBe('skip');
+  });
+  it("disk reserve: enough blocks reserved for Redis's group is ok; too few, another group's or tmpfs warns with the fix", () => {
+    const MiB = 1048576;
+    const mount = {
+      mountPoint: '/data',
+      fsType: 'ext4',
+      source: '/dev/nvme0n1p1',
+      options: ['rw', 'resgid=999'],
+    };
+    // 300 MiB reserved (f_bfree - f_bavail, 4 KiB blocks).
+    const facts = { bsize: 4096, bfree: 1_000_000, bavail: 1_000_000 - 76_800, mount };
+    const want = { dataDir: '/data/edgefleet', wantBytes: 256 * MiB, gid: 999 };
+    expect(checkDiskReserve({ ...want, facts })).toMatchObject({
+      status: 'ok',
+      detail: '300 MiB reserved for group 999 on /dev/nvme0n1p1: job output cannot take them',
+    });
+    expect(checkDiskReserve({ ...want, facts: { ...facts, bavail: 1_000_000 - 1000 } })).toMatchObject({
+      status: 'warn',
+      detail: '3 MiB reserved on /dev/nvme0n1p1, less than 256 MiB (EDGEFLEET_DISK_RESERVE_MIB)',
+      fix: 'tune2fs -r 65536 -g 999 /dev/nvme0n1p1, and mount it with resgid=999',
+    });
+    expect(
+      checkDiskReserve({ ...want, facts: { ...facts, mount: { ...mount, options: ['rw'] } } }),
+    ).toMatchObject({
+      status: 'warn',
+      detail: "the 300 MiB reserved on /dev/nvme0n1p1 belong to group 0, not Redis's 999",
+      fix: expect.stringContaining('mount -o remount,resgid=999'),
+    });
+    expect(
+      checkDiskReserve({
+        ...want,
+        facts: { ...facts, mount: { ...mount, fsType: 'tmpfs', source: 'tmpfs' } },
+      }),
+    ).toMatchObject({ status: 'warn', fix: expect.stringContaining('ext4') });
+    expect(checkDiskReserve(want).status).toBe('skip');
+  });
+  it("disk reserve: the data folder's mount is the longest mount point above it (mountinfo escapes spaces)", () => {
+    const mountinfo = [
+      '22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p1 rw',
+      '30 22 259:3 / /data rw,relatime shared:5 - ext4 /dev/nvme0n1p3 rw,resgid=999',
+      '31 22 259:4 / /data\\040two rw - xfs /dev/sdb1 rw',
+      '',
+    ].join('\n');
+    expect(mountOf(mountinfo, '/data/edgefleet')).toMatchObject({
+      source: '/dev/nvme0n1p3',
+      options: ['rw', 'resgid=999'],
+    });
+    expect(mountOf(mountinfo, '/data two/x')).toMatchObject({ mountPoint: '/data two', fsType: 'xfs' });
+    expect(mountOf(mountinfo, '/database')?.source).toBe('/dev/nvme0n1p1');
   });
 });

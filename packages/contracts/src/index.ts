@@ -1,5 +1,6 @@
 export * from './data-folder.js';
 export * from './departed-members.js';
+export * from './disk-reserve.js';
 export * from './drain.js';
 export * from './job-api.js';
 export * from './job-message.js';

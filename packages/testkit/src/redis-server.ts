@@ -1,7 +1,7 @@
 // A real redis-server per test file, on its own port and data folder, so tests can kill it (-9, a
 // power cut), restart it from its AOF, or stop it for a while. Nothing is shared with other files.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -17,6 +17,8 @@ export interface RedisServerOptions {
   dir?: string;
   /** Also listen on a Unix socket in the data folder (`socketPath`, mode 0700). */
   unixSocket?: boolean;
+  /** Run redis-server as this user and group (no supplementary groups), e.g. Redis's uid/gid 999 of the compose file; its data folder is handed to it. */
+  user?: { uid: number; gid: number };
 }
 
 export interface RedisServer {
@@ -40,6 +42,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'edgefleet-redis-'));
   let port = await freePort();
   let child: ChildProcess | undefined;
+  if (opts.user) chownSync(dir, opts.user.uid, opts.user.gid);
   const aof = opts.aof ?? true;
   const args = () => [
     '--port',
@@ -65,7 +68,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`;
 
   async function launch(): Promise<void> {
-    child = spawn('redis-server', args(), { stdio: 'ignore' });
+    child = spawn('redis-server', args(), { stdio: 'ignore', ...opts.user });
     const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
     const probe = new Redis(url(), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});

@@ -46,6 +46,14 @@ export const ConfigSchema = z.object({
    * writes leave less than EDGEFLEET_MIN_FREE_DISK_BYTES free ends DISK_FULL.
    */
   diskCheckMs: env.int(50, 60_000).default(1000),
+  /**
+   * MiB the data disk's filesystem must reserve for Redis's group (ext4 reserved blocks, resgid 999:
+   * docker/README.md); less, or reserved for another group, is a warning at start. The reserve is
+   * what job output can never eat; the gauge edgefleet_disk_reserved_bytes shows what there is.
+   */
+  diskReserveMiB: env.int(0, 16 * 1024 * 1024).default(512),
+  /** The group the reserve must belong to: Redis's (uid/gid 999 in docker/compose.yaml). */
+  diskReserveGid: env.int(0, 2 ** 32 - 2).default(999),
   /** Files downloaded at once per job. */
   downloadConcurrency: env.int(1, 64).default(4),
   /** Force path-style S3 URLs; default: on when AWS_ENDPOINT_URL is set (emulators, MinIO). */

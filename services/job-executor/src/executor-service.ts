@@ -10,11 +10,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import {
   dataFolderProblem,
   decodeEntry,
+  diskReserveProblem,
   foldersDownTo,
   GROUPS,
   JobsEntry,
   type RedisNames,
   redisNames,
+  reservedBytes,
 } from '@edgefleet/contracts';
 import {
   type BackoffPolicy,
@@ -32,10 +34,12 @@ import {
   StartRefused,
   StreamConsumer,
 } from '@edgefleet/service-kit';
+import { Gauge } from 'prom-client';
 import { type CancelWatch, startCancelWatch } from './adapters/cancel-watch.js';
 import { type CgroupSupport, detectCgroups } from './adapters/cgroup.js';
 import { type ControlSubscriber, startControlSubscriber } from './adapters/control-subscriber.js';
 import { type DeviceLoadWriter, startDeviceLoad } from './adapters/device-load.js';
+import { readDiskReserve } from './adapters/disk-reserve.js';
 import { resolveJobGroups } from './adapters/job-groups.js';
 import { type JobUser, resolveJobUser } from './adapters/job-user.js';
 import { foreignUidProcesses } from './adapters/proc-scan.js';
@@ -246,6 +250,30 @@ export async function createExecutor(
   });
   registerDrainRoute(http, drain);
   const { app } = http;
+  // The room job output can never eat (ext4 reserved blocks for Redis's group): said once at start,
+  // a warning when missing; the disk guard's samples are no guarantee against a fast writer.
+  const reserved = new Gauge({
+    name: 'edgefleet_disk_reserved_bytes',
+    help: 'Bytes of the data disk reserved from job code (statfs f_bfree - f_bavail), read at start',
+    registers: [http.registry],
+  });
+  const reserve = await readDiskReserve(dataDir).catch(() => undefined);
+  if (reserve) {
+    reserved.set(reservedBytes(reserve));
+    const problem = diskReserveProblem(
+      dataDir,
+      reserve,
+      config.diskReserveMiB * 1024 * 1024,
+      config.diskReserveGid,
+    );
+    if (problem)
+      logger.warn({ reservedBytes: reservedBytes(reserve) }, `disk reserve: ${problem.why}: ${problem.fix}`);
+    else
+      logger.info(
+        { reservedBytes: reservedBytes(reserve), device: reserve.mount?.source },
+        'disk reserve in place',
+      );
+  }
 
   let control: ControlSubscriber | undefined;
   let cancels: CancelWatch | undefined;

@@ -1,6 +1,6 @@
 // The pure core: workspace planning, limits, outcomes, the phase machine and the job environment.
 import { describe, expect, it } from 'vitest';
-import { diskVerdict } from '../src/core/disk-budget.js';
+import { diskVerdict, FULL_BELOW_BYTES } from '../src/core/disk-budget.js';
 import { buildJobEnv } from '../src/core/job-env.js';
 import { diskShortfall, effectiveLimits } from '../src/core/limits.js';
 import { runOutcome } from '../src/core/outcome.js';
@@ -148,11 +148,20 @@ describe('limits', () => {
     });
   });
   it('a running job: over its quota → OUTPUT_LIMIT, below the device reserve → DISK_FULL', () => {
-    const b = { quotaBytes: 1000, reserveBytes: 500 };
-    expect(diskVerdict({ jobBytes: 1000, freeBytes: 500 }, b)).toBeNull();
-    expect(diskVerdict({ jobBytes: 1001, freeBytes: 10_000 }, b)?.reason).toBe('OUTPUT_LIMIT');
-    expect(diskVerdict({ jobBytes: 10, freeBytes: 499 }, b)?.reason).toBe('DISK_FULL');
+    const reserve = 2 * FULL_BELOW_BYTES;
+    const b = { quotaBytes: 1000, reserveBytes: reserve };
+    expect(diskVerdict({ jobBytes: 1000, freeBytes: reserve }, b)).toBeNull();
+    expect(diskVerdict({ jobBytes: 1001, freeBytes: 2 * reserve }, b)?.reason).toBe('OUTPUT_LIMIT');
+    expect(diskVerdict({ jobBytes: 10, freeBytes: reserve - 1 }, b)?.reason).toBe('DISK_FULL');
     expect(diskVerdict({ jobBytes: 2000, freeBytes: 0 }, b)?.reason).toBe('OUTPUT_LIMIT');
+  });
+  it('nothing left for job code (it met the filesystem reserve) → DISK_FULL, even with no reserve set', () => {
+    const b = { quotaBytes: 1000, reserveBytes: 0 };
+    expect(diskVerdict({ jobBytes: 10, freeBytes: FULL_BELOW_BYTES }, b)).toBeNull();
+    expect(diskVerdict({ jobBytes: 10, freeBytes: FULL_BELOW_BYTES - 1 }, b)).toMatchObject({
+      reason: 'DISK_FULL',
+      detail: expect.stringMatching(/full \(the rest is the filesystem's reserve\)/),
+    });
   });
   it('needs the inputs plus the reserve to be free', () => {
     expect(diskShortfall(100, 50, 50)).toBeNull();

@@ -72,6 +72,13 @@ const writer = (folder: string, pause: number) =>
   ].join('\n');
 
 describe('disk budget while running', () => {
+  it('a data folder on tmpfs has no reserve for Redis: a warning at start', (ctx) => {
+    if (!h) return ctx.skip(noMount);
+    expect(sink.find((l) => String(l.msg).startsWith('disk reserve:'))?.msg).toMatch(
+      /is on tmpfs .*: no reserved blocks for Redis/,
+    );
+  });
+
   it('a job over its limits.outputMiB ends OUTPUT_LIMIT, its temp folder is gone', async (ctx) => {
     if (!h) return ctx.skip(noMount);
     const id = 'disk-quota';

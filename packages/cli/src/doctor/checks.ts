@@ -1,6 +1,8 @@
 // `edgefleet doctor`'s decisions: each check turns probed facts (probes.ts) into one line with a
 // status and, when not ok, the fix. Pure: no I/O here, so every rule is tested with made-up facts.
 
+import { type DiskReserveFacts, diskReserveProblem, reservedBytes } from '@edgefleet/contracts';
+
 type Status = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckLine {
@@ -255,6 +257,28 @@ export function checkDisk(f: { dataDir: string; freeBytes?: number; minFreeBytes
   if (f.freeBytes < 2 * f.minFreeBytes)
     return line('free disk', 'warn', detail, 'free space soon: jobs need room for inputs and environments');
   return line('free disk', 'ok', detail);
+}
+
+/**
+ * The data disk's reserve for Redis's group (contracts' disk-reserve.ts): blocks job output can never
+ * eat, so a job filling the disk between two samples of the executor cannot stop Redis. Missing, too
+ * small or another group's is a warning: the device works, without that guarantee (docker/README.md).
+ */
+export function checkDiskReserve(f: {
+  dataDir: string;
+  facts?: DiskReserveFacts;
+  wantBytes: number;
+  gid: number;
+}): CheckLine {
+  if (!f.facts) return line('disk reserve', 'skip', `${f.dataDir}: not found`);
+  const problem = diskReserveProblem(f.dataDir, f.facts, f.wantBytes, f.gid);
+  if (problem) return line('disk reserve', 'warn', problem.why, problem.fix);
+  const mib = Math.floor(reservedBytes(f.facts) / 1048576);
+  return line(
+    'disk reserve',
+    'ok',
+    `${mib} MiB reserved for group ${f.gid} on ${f.facts.mount?.source ?? f.dataDir}: job output cannot take them`,
+  );
 }
 
 /** Interfaces every Jetson or container host has with the same address: never advertised. */

@@ -3,11 +3,12 @@
 // the executor's container the doctor sees what the executor sees.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, stat, statfs } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rmdir, stat, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type DiskReserveFacts, mountOf, RESERVE_GID } from '@edgefleet/contracts';
 import {
   ConfigError,
   commonConfigShape,
@@ -24,6 +25,7 @@ import {
   checkClock,
   checkDataDir,
   checkDisk,
+  checkDiskReserve,
   checkGossip,
   checkGpuAccess,
   checkJobUser,
@@ -243,6 +245,19 @@ async function gossipInfo(api: string, timeoutMs: number) {
   }
 }
 
+/** statfs of the data folder and the mount it lives on (/proc/self/mountinfo: resgid=). */
+async function diskReserveFacts(dataDir: string): Promise<DiskReserveFacts> {
+  const s = await statfs(dataDir);
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const mount = mountOf(mountinfo, await realpath(dataDir));
+  return {
+    bsize: Number(s.bsize),
+    bfree: Number(s.bfree),
+    bavail: Number(s.bavail),
+    ...(mount ? { mount } : {}),
+  };
+}
+
 function inContainer(): boolean {
   return existsSync('/.dockerenv') || existsSync('/run/.containerenv');
 }
@@ -306,6 +321,17 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckLine[]> {
       dataDir,
       ...(free !== undefined ? { freeBytes: free } : {}),
       minFreeBytes: Number(env.EDGEFLEET_MIN_FREE_DISK_BYTES ?? 1024 ** 3),
+    }),
+  );
+  lines.push(
+    checkDiskReserve({
+      dataDir,
+      ...(await diskReserveFacts(dataDir).then(
+        (facts) => ({ facts }),
+        () => ({}),
+      )),
+      wantBytes: Number(env.EDGEFLEET_DISK_RESERVE_MIB ?? 512) * 1048576,
+      gid: Number(env.EDGEFLEET_DISK_RESERVE_GID ?? RESERVE_GID),
     }),
   );
   lines.push(checkGossip({ api: o.membersApi, ...(await gossipInfo(o.membersApi, timeoutMs)) }));

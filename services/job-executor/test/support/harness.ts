@@ -134,6 +134,8 @@ export async function startHarness(o: {
   dataDir?: string;
   /** redis-server's data folder (its AOF), e.g. on the small disk of dataDir; default its own temp folder. */
   redisDir?: string;
+  /** redis-server's user and group (default the test's own: root). */
+  redisUser?: { uid: number; gid: number };
   /** Extra factory dependencies (clock, random source, outage backoff). */
   deps?: Pick<ExecutorServiceDeps, 'random' | 'outageBackoff' | 'now'>;
 }): Promise<Harness> {
@@ -141,6 +143,7 @@ export async function startHarness(o: {
   const redisServer = await startRedisServer({
     ...(o.redisPassword ? { password: o.redisPassword } : {}),
     ...(o.redisDir ? { dir: o.redisDir } : {}),
+    ...(o.redisUser ? { user: o.redisUser } : {}),
   });
   const emulator = await startEmulator();
   emulator.createBucket(BUCKET);
