@@ -124,7 +124,11 @@ export const BASELINE_HEADER = ['code', 'jobs', 'overhead p50 ms', 'overhead p99
  * The same-run comparison with an earlier commit: one row per code, then `this ÷ baseline` for the
  * overhead percentiles (< 1 when this code is faster), two decimals since the bound is 1.10.
  */
-export function baselineRows(current: FlowSummary, baseline: FlowSummary): BenchCell[][] {
+export function baselineRows(
+  current: FlowSummary,
+  baseline: FlowSummary,
+  ratioLabel = 'this ÷ baseline',
+): BenchCell[][] {
   const row = (s: FlowSummary): BenchCell[] => [
     s.flow,
     s.jobs,
@@ -137,7 +141,7 @@ export function baselineRows(current: FlowSummary, baseline: FlowSummary): Bench
     row(current),
     row(baseline),
     [
-      'this ÷ baseline',
+      ratioLabel,
       '',
       r(current.overheadP50, baseline.overheadP50),
       r(current.overheadP99, baseline.overheadP99),

@@ -674,10 +674,10 @@ try {
               title:
                 'Warm-job overhead: the four-process node vs the single-process node (`edgefleet node`), interleaved in the same run',
               header: BASELINE_HEADER,
-              rows: baselineRows(single.current, single.other),
+              rows: baselineRows(single.other, single.current, 'single ÷ four'),
               note:
                 `A second local node of this code, started with \`--single-process\` (the four services in one Node process, the same flags and settings, its own emulator and redis-server; its jobs ran as ${BASELINE_JOB_USER}), ran next to the four-process node after the runs above; after one warm-up job on it, ${single.rounds} rounds each sent one job to each node, alternating which went first, one job in flight at a time (load average ${single.load[0].toFixed(1)} before the rounds, ${single.load[1].toFixed(1)} after). ` +
-                '**this ÷ baseline** = the four-process percentile ÷ the single-process one (above 1: the single-process node is faster).',
+                '**single ÷ four** = the single-process percentile ÷ the four-process one (above 1: the single-process node is slower).',
             },
           ]
         : []),
