@@ -11,7 +11,16 @@
 # (default debian), L4T_IMAGE, and for l4t EXECUTOR_VARIANT (the tag suffix, default l4t-r36.4);
 # BUILD_CA: a CA bundle the build's npm/pnpm must trust to reach the registry through a TLS-inspecting
 # proxy (default: the file NODE_EXTRA_CA_CERTS names, when set); it is passed as a build secret and
-# never stored in an image.
+# never stored in an image. NODE_IMAGE: the Node base of the runtime stages (default: the Dockerfile's
+# ARG NODE_IMAGE), e.g. a stand-in base of another architecture (docker/test/stand-in-bases.sh).
+#
+# For another architecture with podman (PLATFORM=linux/arm64 on an amd64 machine): buildah ignores
+# `FROM --platform=$BUILDPLATFORM`, so the build stage (pnpm install, tsc, vite) would run under
+# emulation, several minutes per image. Instead each service's bundle is built on this machine's
+# platform with TARGETARCH set to the target's (deploy-bundle.sh picks the target's optional packages
+# by it), exported (target `bundle`, -o type=local), and given to the target-platform build as the
+# build context named `bundle`, which replaces that stage: only the runtime stages run emulated.
+# BuildKit (ENGINE=docker) honours FROM --platform and builds everything in one go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ENGINE=${ENGINE:-$(command -v docker >/dev/null 2>&1 && echo docker || echo podman)}
@@ -21,20 +30,44 @@ PLATFORM=${PLATFORM:-$native}
 IMAGE_TAG=${IMAGE_TAG:-latest}
 EXECUTOR_BASE=${EXECUTOR_BASE:-debian}
 BUILD_CA=${BUILD_CA:-${NODE_EXTRA_CA_CERTS:-}}
+NODE_IMAGE=${NODE_IMAGE:-}
 
-args=(build -f "$root/docker/Dockerfile" --platform "$PLATFORM")
+common=(build -f "$root/docker/Dockerfile")
 # podman/buildah: Docker's image format keeps HEALTHCHECK (OCI's has no such field), and the
 # Dockerfile's own ignore file is named explicitly (BuildKit finds <Dockerfile>.dockerignore itself).
-[ "$ENGINE" = podman ] && args+=(--format docker --ignorefile "$root/docker/Dockerfile.dockerignore")
-[ -n "$BUILD_CA" ] && args+=(--secret "id=ca,src=$BUILD_CA")
+[ "$ENGINE" = podman ] && common+=(--format docker --ignorefile "$root/docker/Dockerfile.dockerignore")
+[ -n "$BUILD_CA" ] && common+=(--secret "id=ca,src=$BUILD_CA")
+args=("${common[@]}" --platform "$PLATFORM")
+[ -n "$NODE_IMAGE" ] && args+=(--build-arg "NODE_IMAGE=$NODE_IMAGE")
+
+# The bundle on this machine's platform, for another (see above): podman and a foreign PLATFORM only.
+native_bundle=false
+if [ "$ENGINE" = podman ] && [ "$PLATFORM" != "$native" ]; then
+  native_bundle=true
+  target_arch=${PLATFORM#*/}
+  target_arch=${target_arch%%/*}
+  bundles=$(mktemp -d)
+  trap 'rm -rf "$bundles"' EXIT
+fi
 
 build() { # image target service port [extra args]
   local image=$1 target=$2 service=$3 port=$4
   shift 4
-  local t0
+  local t0 extra=()
   t0=$(date +%s.%N)
-  "$ENGINE" "${args[@]}" --target "$target" --build-arg "SERVICE=$service" --build-arg "PORT=$port" \
-    "$@" -t "$image" "$root" >&2
+  if [ "$native_bundle" = true ]; then
+    local dir="$bundles/$service"
+    rm -rf "$dir"
+    # --platform: the build stage's base is this machine's NODE_IMAGE (the Dockerfile's default).
+    "$ENGINE" "${common[@]}" --platform "$native" --target bundle --build-arg "SERVICE=$service" \
+      --build-arg "PORT=$port" --build-arg "TARGETARCH=$target_arch" -o "type=local,dest=$dir" --iidfile "$dir.iid" "$root" >&2
+    echo "# bundle $service built on $native for $PLATFORM in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
+    extra=(--build-context "bundle=$dir")
+  fi
+  "$ENGINE" "${args[@]}" "${extra[@]}" --target "$target" --build-arg "SERVICE=$service" \
+    --build-arg "PORT=$port" "$@" -t "$image" "$root" >&2
+  # The exported bundle's own image (untagged; the build stage's cached layers stay).
+  if [ "$native_bundle" = true ]; then "$ENGINE" rmi "$(cat "$bundles/$service.iid")" >/dev/null 2>&1 || true; fi
   local bytes
   bytes=$("$ENGINE" image inspect --format '{{.Size}}' "$image")
   echo "$image $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') $bytes"

@@ -15,6 +15,7 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from '@edgefleet/contracts';
 import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT, run } from '../check-bundles.mjs';
+import { writeImagesPart } from './images-report.js';
 
 const DOCKER = join(ROOT, 'docker');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -377,38 +378,32 @@ afterAll(async () => {
     }
     rmSync(work, { recursive: true, force: true });
   }
-  // The images section of the benchmark report (scripts/bench-report.mjs runs this test as `images`).
+  // The linux/amd64 part of the benchmark report's images section (images-report.ts).
   if (images.length && images.every((i) => i.seconds > 0)) {
-    const out = process.env.EDGEFLEET_BENCH_OUT ?? join(ROOT, '.test-output');
-    mkdirSync(out, { recursive: true });
-    const section = {
-      id: 'images',
-      title: 'Images: build time and size (podman)',
-      command: 'pnpm exec vitest run --config docker/test/vitest.container.config.ts',
+    writeImagesPart({
+      platform: 'linux/amd64',
       intro:
         'Each image built from docker/Dockerfile by `docker/build-images.sh` with podman (`--format docker`, ' +
         '`--platform linux/amd64`), one after the other, on the stand-in bases of docker/test/stand-in-bases.sh ' +
         `(${NODE_IMAGE}: Debian bookworm minbase + Node ${readFileSync(join(ROOT, '.node-version'), 'utf8').trim()}). ` +
         'The first image pays for the shared build stage (pnpm fetch, install); the others reuse its layers ' +
         'up to `ARG SERVICE`. Size: `podman image inspect .Size`, uncompressed, base layers included.',
-      tables: [
-        {
-          header: ['image', 'build s', 'size MB'],
-          rows: images.map((i) => [
-            i.image.replace(`${PREFIX}/`, ''),
-            i.seconds.toFixed(0),
-            (i.bytes / 1e6).toFixed(0),
-          ]),
-        },
-      ],
+      table: {
+        title: 'linux/amd64',
+        header: ['image', 'build s', 'size MB'],
+        rows: images.map((i) => [
+          i.image.replace(`${PREFIX}/`, ''),
+          i.seconds.toFixed(0),
+          (i.bytes / 1e6).toFixed(0),
+        ]),
+      },
       notes: [
         `Stand-in bases (cached in /var/cache/edgefleet-ci when present): ${basesSeconds.toFixed(0)} s.`,
         `The builds run at nice 19; the load average was ${buildLoad.toFixed(1)} when they started. ` +
           'A build whose layers podman already holds (an unchanged source tree) takes seconds: these ' +
           'times are those of the run that wrote this section.',
       ],
-    };
-    writeFileSync(join(out, 'images.json'), `${JSON.stringify(section, null, 2)}\n`);
+    });
   }
 }, 5 * MIN);
 

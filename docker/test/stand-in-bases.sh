@@ -9,11 +9,19 @@
 #     that version on the Node image, with a HEALTHCHECK on its /health route.
 # Downloads are cached in EDGEFLEET_CI_CACHE (default /var/cache/edgefleet-ci) and reused when present;
 # an image already in podman's storage built from the same inputs (label edgefleet.ci.key) is kept.
-#   bash docker/test/stand-in-bases.sh [amd64|arm64]
-# Needs root, podman, debootstrap (and for arm64 on another machine: qemu-user-static + binfmt_misc).
+#   bash docker/test/stand-in-bases.sh [amd64|arm64] [node] [redis] [fauxqs]   (default: all three)
+# Every image is also tagged localhost/edgefleet-ci/<name without registry path>-<arch>, e.g.
+# localhost/edgefleet-ci/node:24-bookworm-slim-arm64. Only this machine's own architecture gets the
+# files' names as well: one name holds one architecture in podman's storage, and a build for another
+# platform is given its base by name (docker/build-images.sh NODE_IMAGE=…).
+# Needs root, podman, debootstrap; for another architecture qemu-user-static, whose binfmt_misc entry
+# this script registers when missing (debootstrap's second stage and RUN steps execute its binaries).
 set -euo pipefail
 ARCH=${1:-amd64}
-case "$ARCH" in amd64) NODE_ARCH=x64 ;; arm64) NODE_ARCH=arm64 ;; *) echo "arch: amd64 or arm64" >&2; exit 2 ;; esac
+shift || true
+WANT=${*:-node redis fauxqs}
+case "$ARCH" in amd64) NODE_ARCH=x64 QEMU=x86_64 ;; arm64) NODE_ARCH=arm64 QEMU=aarch64 ;; *) echo "arch: amd64 or arm64" >&2; exit 2 ;; esac
+case "$(uname -m)" in x86_64) NATIVE=amd64 ;; aarch64 | arm64) NATIVE=arm64 ;; *) NATIVE=$(uname -m) ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 CACHE=${EDGEFLEET_CI_CACHE:-/var/cache/edgefleet-ci}
@@ -36,6 +44,16 @@ qualify() { case "$1" in */*/*) echo "$1" ;; */*) echo "docker.io/$1" ;; *) echo
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
+
+# Another architecture runs through qemu-user-static's binfmt_misc entry (F flag: the kernel keeps the
+# interpreter open, so it works inside containers and chroots). Registered from the package's own
+# /usr/lib/binfmt.d file when absent (no systemd-binfmt in a container).
+if [ "$ARCH" != "$NATIVE" ] && [ ! -e "/proc/sys/fs/binfmt_misc/qemu-$QEMU" ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  conf=/usr/lib/binfmt.d/qemu-$QEMU.conf
+  [ -s "$conf" ] || { echo "stand-in-bases: $conf missing: install qemu-user-static" >&2; exit 1; }
+  grep -v '^#' "$conf" >/proc/sys/fs/binfmt_misc/register
+fi
 
 # The Debian mirror of this machine's apt sources for $SUITE main (never a fixed host).
 mirror=$(apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
@@ -74,15 +92,25 @@ key=$( (cat "$0"; echo "$ARCH $NODE_VERSION $NPM_VERSION $FAUXQS_VERSION"; sha25
 current() { [ "$(podman image inspect --format '{{index .Labels "edgefleet.ci.key"}}' "$1" 2>/dev/null)" = "$key" ]; }
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
+# localhost/edgefleet-ci/<name>-<arch>: the name of a stand-in for one architecture.
+arch_name() { local n=${1##*/}; echo "localhost/edgefleet-ci/$n-$ARCH"; }
 build() { # name containerfile-text [extra podman build args]
-  local name=$1 text=$2
+  local name=$1 text=$2 mine
+  mine=$(arch_name "$name")
   shift 2
-  if current "$(qualify "$name")"; then echo "kept $name ($ARCH)"; return; fi
+  local short=${name##*/}
+  case " $WANT " in *" ${short%%:*} "*) ;; *) return 0 ;; esac
+  local tags=(-t "$mine")
+  [ "$ARCH" = "$NATIVE" ] && tags+=(-t "$(qualify "$name")" -t "$name")
+  if current "$mine" && { [ "$ARCH" != "$NATIVE" ] || current "$(qualify "$name")"; }; then
+    echo "kept $name ($ARCH)"
+    return
+  fi
   printf '%s\n' "$text" >"$ctx/Containerfile"
   local t0=$SECONDS
   podman build --quiet --format docker --platform "linux/$ARCH" --label "edgefleet.ci.key=$key" \
-    --secret "id=ca,src=$CA" -f "$ctx/Containerfile" -t "$(qualify "$name")" -t "$name" "$@" "$ctx" >/dev/null
-  echo "built $name ($ARCH) in $((SECONDS - t0)) s"
+    --secret "id=ca,src=$CA" -f "$ctx/Containerfile" "${tags[@]}" "$@" "$ctx" >/dev/null
+  echo "built $name ($ARCH) as $mine in $((SECONDS - t0)) s"
 }
 
 base="localhost/edgefleet-ci/$SUITE:$ARCH"
@@ -112,7 +140,7 @@ WORKDIR /data
 EXPOSE 6379
 CMD [\"redis-server\"]"
 
-build "$EMULATOR_IMAGE" "FROM $(qualify "$NODE_IMAGE")
+build "$EMULATOR_IMAGE" "FROM $(arch_name "$NODE_IMAGE")
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca \\
     npm install --global --no-fund --no-audit fauxqs@$FAUXQS_VERSION && npm cache clean --force
 WORKDIR /app

@@ -1,5 +1,6 @@
-// The container test (stack.container.ts) alone, one file, no parallelism: the last pass of
-// scripts/run-tests.mjs, after the suite. The suite's own config never picks it up (no `.test.ts` suffix).
+// The container tests, one file at a time, no parallelism: the last pass of scripts/run-tests.mjs,
+// after the suite. stack.container.ts: the amd64 images and the compose stack; arm64.container.ts: the
+// arm64 images under emulation. The suite's own config never picks them up (no `.test.ts` suffix).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -14,7 +15,7 @@ export default defineConfig({
   },
   test: {
     root: here('../..'),
-    include: ['docker/test/stack.container.ts'],
+    include: ['docker/test/stack.container.ts', 'docker/test/arm64.container.ts'],
     fileParallelism: false,
     testTimeout: 20 * 60_000,
     hookTimeout: 90 * 60_000,
