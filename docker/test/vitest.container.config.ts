@@ -15,7 +15,12 @@ export default defineConfig({
   },
   test: {
     root: here('../..'),
-    include: ['docker/test/stack.container.ts', 'docker/test/arm64.container.ts'],
+    // arm64.container.ts only with EDGEFLEET_CONTAINER_TEST_ARM64=1: it adds about 24 min with the
+    // arm64 base cached, 35 min without (docker/README.md), which CI's 90 min cannot hold beside the rest.
+    include: [
+      'docker/test/stack.container.ts',
+      ...(process.env.EDGEFLEET_CONTAINER_TEST_ARM64 === '1' ? ['docker/test/arm64.container.ts'] : []),
+    ],
     fileParallelism: false,
     testTimeout: 20 * 60_000,
     hookTimeout: 90 * 60_000,
