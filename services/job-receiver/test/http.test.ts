@@ -34,9 +34,19 @@ afterAll(async () => {
   await redisServer.stop();
 });
 
-/** The receiver (its factory, started), without queues: the job API only. */
+/**
+ * The receiver (its factory, started), without queues: the job API only. Like a client of a real node,
+ * the tests send jobs once it says it is ready (/readyz: Redis answers, durable, memory and disk allow
+ * hand-offs), unless `unready` (a test of a receiver that cannot be ready).
+ */
 async function api(
-  opts: { host?: string; apiToken?: string; requireSignature?: boolean; redis?: Redis } = {},
+  opts: {
+    host?: string;
+    apiToken?: string;
+    requireSignature?: boolean;
+    redis?: Redis;
+    unready?: boolean;
+  } = {},
 ) {
   const r = await startReceiver({
     redis: opts.redis ?? redis,
@@ -49,6 +59,11 @@ async function api(
       ...(opts.apiToken ? { EDGEFLEET_API_TOKEN: opts.apiToken } : {}),
     },
   });
+  if (!opts.unready)
+    await eventually(
+      async () => (await r.service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200,
+      { timeoutMs: 15_000, what: 'the receiver is ready' },
+    );
   return { app: r.service.app, names: r.names, get: r.get, close: r.close, port: r.service.port };
 }
 
@@ -415,7 +430,7 @@ describe('malformed HTTP requests', () => {
   it('answers 503 while Redis is unreachable', async () => {
     const dead = redisServer.client();
     dead.disconnect();
-    const { app, close } = await api({ redis: dead });
+    const { app, close } = await api({ redis: dead, unready: true });
     expect((await post(app, '/v1/jobs', jobMessage(unique('d')))).statusCode).toBe(503);
     const r = await app.inject({ method: 'GET', url: '/v1/jobs/abc' });
     expect([r.statusCode, r.json().error.code]).toEqual([503, 'UNAVAILABLE']);
