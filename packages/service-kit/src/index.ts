@@ -1,5 +1,6 @@
 export * from './backoff.js';
 export * from './config.js';
+export * from './disk-reserve.js';
 export * from './durability.js';
 export * from './gpu-devices.js';
 export * from './http-app.js';

@@ -28,6 +28,7 @@ import {
   instanceIdOf,
   jobDeadLetter,
   nodeNameOf,
+  readDiskReserve,
   redisReachable,
   type ServiceDeps,
   type ServiceHandle,
@@ -39,7 +40,6 @@ import { type CancelWatch, startCancelWatch } from './adapters/cancel-watch.js';
 import { type CgroupSupport, detectCgroups } from './adapters/cgroup.js';
 import { type ControlSubscriber, startControlSubscriber } from './adapters/control-subscriber.js';
 import { type DeviceLoadWriter, startDeviceLoad } from './adapters/device-load.js';
-import { readDiskReserve } from './adapters/disk-reserve.js';
 import { resolveJobGroups } from './adapters/job-groups.js';
 import { type JobUser, resolveJobUser } from './adapters/job-user.js';
 import { foreignUidProcesses } from './adapters/proc-scan.js';

@@ -3,18 +3,19 @@
 // the executor's container the doctor sees what the executor sees.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, rmdir, stat, statfs } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type DiskReserveFacts, mountOf, RESERVE_GID } from '@edgefleet/contracts';
+import { RESERVE_GID } from '@edgefleet/contracts';
 import {
   ConfigError,
   commonConfigShape,
   detectDurability,
   listGpuDeviceNodes,
   loadEnvConfig,
+  readDiskReserve,
 } from '@edgefleet/service-kit';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -245,19 +246,6 @@ async function gossipInfo(api: string, timeoutMs: number) {
   }
 }
 
-/** statfs of the data folder and the mount it lives on (/proc/self/mountinfo: resgid=). */
-async function diskReserveFacts(dataDir: string): Promise<DiskReserveFacts> {
-  const s = await statfs(dataDir);
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const mount = mountOf(mountinfo, await realpath(dataDir));
-  return {
-    bsize: Number(s.bsize),
-    bfree: Number(s.bfree),
-    bavail: Number(s.bavail),
-    ...(mount ? { mount } : {}),
-  };
-}
-
 function inContainer(): boolean {
   return existsSync('/.dockerenv') || existsSync('/run/.containerenv');
 }
@@ -326,7 +314,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckLine[]> {
   lines.push(
     checkDiskReserve({
       dataDir,
-      ...(await diskReserveFacts(dataDir).then(
+      ...(await readDiskReserve(dataDir).then(
         (facts) => ({ facts }),
         () => ({}),
       )),

@@ -1,5 +1,6 @@
 // Reads what the data disk reserves (contracts' disk-reserve.ts decides): statfs of the data folder
-// and, from /proc/self/mountinfo, the mount it lives on (its filesystem options carry resgid=).
+// and, from /proc/self/mountinfo, the mount it lives on (its filesystem options carry resgid=). Read by
+// the executor at start and by `edgefleet doctor`.
 import { readFile, realpath, statfs } from 'node:fs/promises';
 import { type DiskReserveFacts, mountOf } from '@edgefleet/contracts';
 
