@@ -16,7 +16,7 @@
 //   join            a replacement node (a new name) joins through node 0: from the seed listing it
 //                   alive until all N do; the cluster is back to N for the next round.
 // Reported per N and implementation: median and spread (min–max) over the rounds; ratios ours ÷ Go
-// of the medians. Plus a bare fastify server started the same way as our nodes (same node flags),
+// of the medians. Plus a bare fastify server started the same way as our nodes (same node flags and V8 settings),
 // so the report shows what the gossip node adds, and at the smallest N a CPU-starvation check: one
 // node per cluster SIGSTOPped 1.5 s out of every 2 s for 20 s (a duty cycle standing in for a
 // starved CPU), with every other node's view sampled every 250 ms for false deaths.
@@ -55,6 +55,8 @@ const STARVE_SAMPLE_MS = 250;
  */
 const OUR_NODE_OPTIONS = '--max-semi-space-size=1 --v8-pool-size=1';
 const packageDir = fileURLToPath(new URL('../', import.meta.url));
+/** The program's V8 settings module (built), loaded into the bare fastify server as main.ts loads it. */
+const v8FlagsModule = new URL('../dist/v8-flags.js', import.meta.url).href;
 
 interface Node {
   name: string;
@@ -407,13 +409,14 @@ async function runSize(n: number, withStarvation: boolean): Promise<Row[]> {
   }
 }
 
-/** A bare fastify server (one route), started with our nodes' node flags, polled like them, then idle. */
+/** A bare fastify server (one route), started with our nodes' node flags and V8 settings, polled like them, then idle. */
 async function bareFastify(): Promise<{ rssMiB: number; privMiB: number; cpuPerMin: number }> {
   const port = await freePort();
   const script =
     "const app = require('fastify')(); app.get('/', async () => ({ ok: true }));" +
     `app.listen({ host: '127.0.0.1', port: ${port} });`;
-  const proc: ChildProcess = spawn(process.execPath, ['-e', script], {
+  // The gossip program's own V8 settings too (src/v8-flags.ts, which main.ts evaluates first).
+  const proc: ChildProcess = spawn(process.execPath, ['--import', v8FlagsModule, '-e', script], {
     cwd: packageDir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_OPTIONS: OUR_NODE_OPTIONS },
     stdio: 'ignore',
@@ -492,6 +495,25 @@ async function main(): Promise<void> {
   const starved = rows.filter((r) => r.starvation);
   const wallS = (performance.now() - started) / 1000;
   const tsRows = rows.filter((r) => r.impl === 'ts');
+  /** Issue goals per N: CPU ≤ 1.5× Go, detection ≤ 1.1× Go (ratios of medians), RSS median < 80 MB. */
+  const goalsText = () => {
+    const rssLimitMiB = 80e6 / 2 ** 20;
+    const verdicts = SIZES.map((n) => {
+      const cpu = ratio(n, (r) => r.cpuPerMin.median);
+      const detect = ratio(n, (r) => r.detect.median);
+      const rss = tsRows.find((r) => r.n === n)?.rssMiB.median ?? Number.NaN;
+      const missed = [
+        ...(cpu <= 1.5 ? [] : [`CPU ${fmt(cpu, 2)}×`]),
+        ...(detect <= 1.1 ? [] : [`detection ${fmt(detect, 2)}×`]),
+        ...(rss < rssLimitMiB ? [] : [`RSS ${fmt(rss, 1)} MiB`]),
+      ];
+      return `N = ${n} ${missed.length === 0 ? 'met' : `missed (${missed.join(', ')})`}`;
+    });
+    return (
+      `Goals: CPU ≤ 1.5× Go, failure detection ≤ 1.1× Go, RSS under 80 MB (${fmt(rssLimitMiB, 1)} MiB): ` +
+      `${verdicts.join('; ')}.`
+    );
+  };
   emitBenchSection({
     id: 'gossip-cluster',
     title: 'gossip-membership: real cluster, ours vs Go memberlist',
@@ -504,7 +526,7 @@ async function main(): Promise<void> {
       `suspicion mult ${p.suspicionMult} / max ${p.suspicionMaxTimeoutMult}, push/pull ${p.pushPullIntervalMs / 1000} s ` +
       `scaled with N), no encryption, compression on. Go: support/go-peer (Debian memberlist 0.2.2), ` +
       `\`-quiet\`. Ours: the service process \`node dist/main.js\` with NODE_OPTIONS=${OUR_NODE_OPTIONS} ` +
-      `(as started in production), log level warn, Redis unreachable (its load poll then only ` +
+      `(as started in production) and the program's own V8 settings (src/v8-flags.ts: --no-opt --no-maglev --optimize-for-size), log level warn, Redis unreachable (its load poll then only ` +
       `reconnects every 2 s). Nodes join through node 0; views are read over each node's HTTP API. ` +
       `Each cluster goes through ${KILLS} rounds: ${SETTLE_S} s with no HTTP polling, a ${WINDOW_S} s steady window, ` +
       `SIGKILL of one node (a different one each round, at the same moment in both clusters) timed until every ` +
@@ -532,7 +554,7 @@ async function main(): Promise<void> {
             spreadText(r.detect, ms),
             spreadText(r.join, ms),
             fmt(r.bytesPerMin.median / 1024, 1),
-            `${fmt(r.rssMiB.median, 0)} (max ${fmt(r.rssMiB.max, 0)})`,
+            `${fmt(r.rssMiB.median, 1)} (max ${fmt(r.rssMiB.max, 1)})`,
             fmt(r.privMiB.median, 0),
           ]),
           [
@@ -583,7 +605,8 @@ async function main(): Promise<void> {
         ]),
         note:
           `What a gossip node adds over a bare fastify server: RSS +${fmt(avg(tsRows.map((r) => r.rssMiB.median)) - bareRow.rssMiB, 0)} MiB, ` +
-          `private +${fmt(avg(tsRows.map((r) => r.privMiB.median)) - bareRow.privMiB, 0)} MiB (mean over N).`,
+          `private +${fmt(avg(tsRows.map((r) => r.privMiB.median)) - bareRow.privMiB, 0)} MiB (mean over N). ` +
+          goalsText(),
       },
       {
         title: `CPU starvation, real sockets: one node SIGSTOPped ${STOP_MS} ms of every ${CYCLE_MS} ms for ${STARVE_S} s`,

@@ -3,6 +3,8 @@
 // SIGTERM/SIGINT (leave the cluster, bounded, then close in reverse order; service-kit's
 // startUntilSignal). `--help` prints usage and exits 0; a bad flag or variable prints one line and
 // the usage, and exits with code 2.
+// First: V8 settings that must hold before the rest of the program is evaluated (v8-flags.ts).
+import './v8-flags.js';
 import { ConfigError, EXIT_CONFIG, runService, startUntilSignal } from '@edgefleet/service-kit';
 import { type GossipConfig, HelpRequested, parseGossipConfig, SERVICE, usageText } from './config.js';
 import { createGossipNode } from './gossip-node.js';

@@ -1,0 +1,47 @@
+// The gossip program's V8 settings (src/v8-flags.ts) take effect at run time: a hot function that V8
+// optimizes in a plain node process stays unoptimized once the module ran, and main.ts evaluates the
+// module before anything else of the program.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const flagsModule = fileURLToPath(new URL('../dist/v8-flags.js', import.meta.url));
+const mainSource = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+/** %GetOptimizationStatus bits (V8 src/runtime/runtime.h OptimizationStatus): TurboFan, Maglev. */
+const TURBOFANNED = 1 << 5;
+const MAGLEVVED = 1 << 14;
+
+/** Runs a hot function in a fresh node (optionally after importing the flags module) and returns its status bits. */
+function statusOfHotFunction(withFlags: boolean): number {
+  const script = `
+    ${withFlags ? `await import(${JSON.stringify(flagsModule)});` : ''}
+    function hot(x) { let s = 0; for (let i = 0; i < 100; i++) s += x * i; return s; }
+    let t = 0;
+    for (let i = 0; i < 3e6; i++) t += hot(i);
+    process.stdout.write(String(%GetOptimizationStatus(hot)));`;
+  const out = execFileSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--input-type=module', '-e', script],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return Number(out.trim());
+}
+
+describe('gossip V8 flags', () => {
+  it('a hot function is optimized in a plain process (the contrast)', () => {
+    expect(statusOfHotFunction(false) & (TURBOFANNED | MAGLEVVED)).not.toBe(0);
+  });
+
+  it('after src/v8-flags.ts ran, neither TurboFan nor Maglev optimizes it', () => {
+    expect(statusOfHotFunction(true) & (TURBOFANNED | MAGLEVVED)).toBe(0);
+  });
+
+  it('main.ts imports the flags module before any other module', () => {
+    const firstImport = /^import [^\n]*$/m.exec(readFileSync(mainSource, 'utf8'))?.[0];
+    expect(firstImport).toBe("import './v8-flags.js';");
+  });
+});
