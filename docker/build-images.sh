@@ -14,13 +14,15 @@
 # never stored in an image. NODE_IMAGE: the Node base of the runtime stages (default: the Dockerfile's
 # ARG NODE_IMAGE), e.g. a stand-in base of another architecture (docker/test/stand-in-bases.sh).
 #
-# For another architecture with podman (PLATFORM=linux/arm64 on an amd64 machine): buildah ignores
-# `FROM --platform=$BUILDPLATFORM`, so the build stage (pnpm install, tsc, vite) would run under
-# emulation, several minutes per image. Instead each service's bundle is built on this machine's
-# platform with TARGETARCH set to the target's (deploy-bundle.sh picks the target's optional packages
-# by it), exported (target `bundle`, -o type=local), and given to the target-platform build as the
-# build context named `bundle`, which replaces that stage: only the runtime stages run emulated.
-# BuildKit (ENGINE=docker) honours FROM --platform and builds everything in one go.
+# With podman, the bundles of all four images are built once, on this machine's platform with
+# TARGETARCH set to the target's (deploy-bundle.sh picks the target's optional packages by it),
+# exported (target `bundles`, -o type=local) and given to each image's build as the build context
+# named `bundles`, which replaces that stage. Two reasons: buildah keys its layer cache on every build
+# argument, so four builds differing in SERVICE would each redo the whole workspace (pnpm install, tsc,
+# vite); and buildah ignores `FROM --platform=$BUILDPLATFORM`, so for another platform (linux/arm64 on
+# an amd64 machine) the build stage would run under emulation, several minutes per image. Only the
+# runtime stages then run emulated. BuildKit (ENGINE=docker) honours FROM --platform, caches by the
+# arguments a step uses, and builds everything in one go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ENGINE=${ENGINE:-$(command -v docker >/dev/null 2>&1 && echo docker || echo podman)}
@@ -40,35 +42,30 @@ common=(build -f "$root/docker/Dockerfile")
 args=("${common[@]}" --platform "$PLATFORM")
 [ -n "$NODE_IMAGE" ] && args+=(--build-arg "NODE_IMAGE=$NODE_IMAGE")
 
-# The bundle on this machine's platform, for another (see above): podman and a foreign PLATFORM only.
-native_bundle=false
-if [ "$ENGINE" = podman ] && [ "$PLATFORM" != "$native" ]; then
-  native_bundle=true
+# The bundles, once, on this machine's platform (podman: see above).
+extra=()
+if [ "$ENGINE" = podman ]; then
   target_arch=${PLATFORM#*/}
   target_arch=${target_arch%%/*}
   bundles=$(mktemp -d)
   trap 'rm -rf "$bundles"' EXIT
+  t0=$(date +%s.%N)
+  # --platform: the build stage's base is this machine's NODE_IMAGE (the Dockerfile's default).
+  "$ENGINE" "${common[@]}" --platform "$native" --target bundles --build-arg "TARGETARCH=$target_arch" \
+    -o "type=local,dest=$bundles/out" --iidfile "$bundles/iid" "$root" >&2
+  # The exported stage's own image (untagged; the build stage's cached layers stay).
+  "$ENGINE" rmi "$(cat "$bundles/iid")" >/dev/null 2>&1 || true
+  echo "# bundles built on $native for $PLATFORM in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
+  extra=(--build-context "bundles=$bundles/out")
 fi
 
 build() { # image target service port [extra args]
   local image=$1 target=$2 service=$3 port=$4
   shift 4
-  local t0 extra=()
+  local t0 bytes
   t0=$(date +%s.%N)
-  if [ "$native_bundle" = true ]; then
-    local dir="$bundles/$service"
-    rm -rf "$dir"
-    # --platform: the build stage's base is this machine's NODE_IMAGE (the Dockerfile's default).
-    "$ENGINE" "${common[@]}" --platform "$native" --target bundle --build-arg "SERVICE=$service" \
-      --build-arg "PORT=$port" --build-arg "TARGETARCH=$target_arch" -o "type=local,dest=$dir" --iidfile "$dir.iid" "$root" >&2
-    echo "# bundle $service built on $native for $PLATFORM in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
-    extra=(--build-context "bundle=$dir")
-  fi
   "$ENGINE" "${args[@]}" "${extra[@]}" --target "$target" --build-arg "SERVICE=$service" \
     --build-arg "PORT=$port" "$@" -t "$image" "$root" >&2
-  # The exported bundle's own image (untagged; the build stage's cached layers stay).
-  if [ "$native_bundle" = true ]; then "$ENGINE" rmi "$(cat "$bundles/$service.iid")" >/dev/null 2>&1 || true; fi
-  local bytes
   bytes=$("$ENGINE" image inspect --format '{{.Size}}' "$image")
   echo "$image $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') $bytes"
 }

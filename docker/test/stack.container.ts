@@ -15,7 +15,7 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from '@edgefleet/contracts';
 import { eventually } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT, run } from '../check-bundles.mjs';
-import { writeImagesPart } from './images-report.js';
+import { bundlesSecondsOf, writeImagesPart } from './images-report.js';
 
 const DOCKER = join(ROOT, 'docker');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -65,6 +65,8 @@ let healthLoop: NodeJS.Timeout | undefined;
 /** The health loop's last failure, reported when a container stays unhealthy. */
 let healthLoopError = '';
 const images: { image: string; seconds: number; bytes: number }[] = [];
+/** The one build of all four bundles (build-images.sh, podman), before the images. */
+let bundlesSeconds = Number.NaN;
 let basesSeconds = 0;
 /** The 1-minute load average when the image builds started (they run at nice 19). */
 let buildLoad = 0;
@@ -307,6 +309,7 @@ beforeAll(async () => {
     throw new Error(`build-images.sh failed (${built.code}):\n${built.output.slice(-8000)}`);
   for (const m of built.output.matchAll(/^(\S+) (\d+(?:\.\d+)?) (\d+)$/gm))
     images.push({ image: m[1] as string, seconds: Number(m[2]), bytes: Number(m[3]) });
+  bundlesSeconds = bundlesSecondsOf(built.output);
   console.log(
     `stand-in bases ${basesSeconds.toFixed(0)} s; images built in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
@@ -386,8 +389,9 @@ afterAll(async () => {
         'Each image built from docker/Dockerfile by `docker/build-images.sh` with podman (`--format docker`, ' +
         '`--platform linux/amd64`), one after the other, on the stand-in bases of docker/test/stand-in-bases.sh ' +
         `(${NODE_IMAGE}: Debian bookworm minbase + Node ${readFileSync(join(ROOT, '.node-version'), 'utf8').trim()}). ` +
-        'The first image pays for the shared build stage (pnpm fetch, install); the others reuse its layers ' +
-        'up to `ARG SERVICE`. Size: `podman image inspect .Size`, uncompressed, base layers included.',
+        'The four bundles are built first, once (target `bundles`: pnpm fetch, install, build, one ' +
+        '`deploy-bundle.sh` per service), and each image then assembles its bundle on its runtime base. ' +
+        'Size: `podman image inspect .Size`, uncompressed, base layers included.',
       table: {
         title: 'linux/amd64',
         header: ['image', 'build s', 'size MB'],
@@ -398,7 +402,8 @@ afterAll(async () => {
         ]),
       },
       notes: [
-        `Stand-in bases (cached in /var/cache/edgefleet-ci when present): ${basesSeconds.toFixed(0)} s.`,
+        `Stand-in bases (cached in /var/cache/edgefleet-ci when present): ${basesSeconds.toFixed(0)} s. ` +
+          `The four bundles, before the images: ${bundlesSeconds.toFixed(0)} s.`,
         `The builds run at nice 19; the load average was ${buildLoad.toFixed(1)} when they started. ` +
           'A build whose layers podman already holds (an unchanged source tree) takes seconds: these ' +
           'times are those of the run that wrote this section.',
