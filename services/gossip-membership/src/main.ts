@@ -3,7 +3,7 @@
 // program (program.ts: flags/env → config → createGossipNode → run until SIGTERM/SIGINT). The program
 // is imported only once the settings hold: Node's module loader is itself JavaScript, and while it
 // loads the program's ~600 modules its hot functions would otherwise be optimized, touching the
-// compilers' pages the settings are there to leave alone (idle RSS 82 → 75 MiB per node, measured as
+// compilers' pages the settings are there to leave alone (idle RSS 82 → 77 MiB per node, measured as
 // in v8-flags.ts).
 import './v8-flags.js';
 

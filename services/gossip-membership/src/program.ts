@@ -1,6 +1,6 @@
-// The gossip-membership program, as main.ts runs it once V8's settings hold: flags/env → config → createGossipNode (gossip-node.ts) → run until
-// SIGTERM/SIGINT (leave the cluster, bounded, then close in reverse order; service-kit's
-// startUntilSignal). `--help` prints usage and exits 0; a bad flag or variable prints one line and
+// The gossip-membership program, as main.ts runs it once V8's settings hold: flags/env → config →
+// createGossipNode (gossip-node.ts) → run until SIGTERM/SIGINT (leave the cluster, bounded, then
+// close in reverse order; service-kit's startUntilSignal). `--help` prints usage and exits 0; a bad flag or variable prints one line and
 // the usage, and exits with code 2.
 import { ConfigError, EXIT_CONFIG, runService, startUntilSignal } from '@edgefleet/service-kit';
 import { type GossipConfig, HelpRequested, parseGossipConfig, SERVICE, usageText } from './config.js';

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 const flagsModule = fileURLToPath(new URL('../dist/v8-flags.js', import.meta.url));
 const mainSource = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-/** %GetOptimizationStatus bits (V8 src/runtime/runtime.h OptimizationStatus): TurboFan, Maglev. */
-const TURBOFANNED = 1 << 5;
-const MAGLEVVED = 1 << 14;
+/** %GetOptimizationStatus bits (V8 src/runtime/runtime.h OptimizationStatus): kMaglevved, kTurboFanned. */
+const MAGLEVVED = 1 << 5;
+const TURBOFANNED = 1 << 6;
 
 /** Runs a hot function in a fresh node (optionally after importing the flags module) and returns its status bits. */
 function statusOfHotFunction(withFlags: boolean): number {
