@@ -6,8 +6,9 @@
 // runs the service's closers in order, the reverse of start-up (loops first, HTTP, then clients),
 // each bounded by what is left of one deadline (closeAll in shutdown.ts).
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createLogger } from './logger.js';
 import type { Redis } from './redis.js';
 import { installShutdown } from './shutdown.js';
 
@@ -33,6 +34,16 @@ export interface ServiceDeps {
   registry?: Registry;
   /** A Redis connection for commands; absent: one from the config's URL. Never closed by the service. */
   redis?: Redis;
+}
+
+/**
+ * The logger a factory logs through: a child of the injected parent carrying `service`, at the
+ * service's own configured level (a pino child's level is its own, so in the single-process node
+ * `EDGEFLEET_EXECUTOR__LOG_LEVEL=debug` makes the executor verbose and leaves the others as they are);
+ * without a parent, the service's own logger at that level.
+ */
+export function serviceLogger(deps: ServiceDeps, service: string, level: LevelWithSilent): Logger {
+  return deps.logger?.child({ service }, { level }) ?? createLogger({ service, level });
 }
 
 /**

@@ -15,12 +15,12 @@ import {
   type Closer,
   closeAll,
   closeRedis,
-  createLogger,
   createMetricsRegistry,
   createRedis,
   redisReachable,
   type ServiceDeps,
   type ServiceHandle,
+  serviceLogger,
 } from '@edgefleet/service-kit';
 import type { Logger } from 'pino';
 import { ADVERTISE_REASON_TEXT, chooseAdvertiseAddr } from './advertise.js';
@@ -91,8 +91,7 @@ async function loadKeyring(config: GossipConfig, logger: Logger): Promise<Keyrin
 
 /** Builds a gossip-membership node; nothing is bound until start(). */
 export async function createGossipNode(config: GossipConfig, deps: GossipDeps = {}): Promise<ServiceHandle> {
-  const logger =
-    deps.logger?.child({ service: SERVICE }) ?? createLogger({ service: SERVICE, level: config.logLevel });
+  const logger = serviceLogger(deps, SERVICE, config.logLevel);
   const legacyLine = deps.legacyLine ?? stdoutLine;
   // Event-loop lag sampled every second instead of prom-client's 10 ms: that timer alone cost ~0.2
   // CPU s/min, more than the whole protocol of an idle node in a 10-node cluster (bench/cluster.ts).

@@ -23,7 +23,6 @@ import {
   type Closer,
   closeAll,
   closeRedis,
-  createLogger,
   createRedis,
   instanceIdOf,
   jobDeadLetter,
@@ -34,6 +33,7 @@ import {
   type ServiceHandle,
   StartRefused,
   StreamConsumer,
+  serviceLogger,
 } from '@edgefleet/service-kit';
 import { Gauge } from 'prom-client';
 import { type CancelWatch, startCancelWatch } from './adapters/cancel-watch.js';
@@ -90,8 +90,7 @@ export async function createExecutor(
   config: Config,
   deps: ExecutorServiceDeps = {},
 ): Promise<ExecutorHandle> {
-  const logger =
-    deps.logger?.child({ service: SERVICE }) ?? createLogger({ service: SERVICE, level: config.logLevel });
+  const logger = serviceLogger(deps, SERVICE, config.logLevel);
   const serviceEnv = deps.serviceEnv ?? process.env;
   const node = nodeNameOf(config.nodeName);
   const names = redisNames(config.redisPrefix);

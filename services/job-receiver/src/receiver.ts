@@ -10,7 +10,6 @@ import {
   type Closer,
   closeAll,
   closeRedis,
-  createLogger,
   createMetricsRegistry,
   createRedis,
   detectGpuFact,
@@ -19,6 +18,7 @@ import {
   redisReachable,
   type ServiceDeps,
   type ServiceHandle,
+  serviceLogger,
 } from '@edgefleet/service-kit';
 import { JobStore } from './adapters/job-store.js';
 import { LogTailReader } from './adapters/log-tail.js';
@@ -38,8 +38,7 @@ export interface ReceiverDeps extends ServiceDeps {
 }
 
 export async function createReceiver(config: Config, deps: ReceiverDeps = {}): Promise<ServiceHandle> {
-  const logger =
-    deps.logger?.child({ service: SERVICE }) ?? createLogger({ service: SERVICE, level: config.logLevel });
+  const logger = serviceLogger(deps, SERVICE, config.logLevel);
   const node = nodeNameOf(config.nodeName);
   const names = redisNames(config.redisPrefix);
   const ownRedis = deps.redis

@@ -10,7 +10,6 @@ import {
   type Closer,
   closeAll,
   closeRedis,
-  createLogger,
   createMetricsRegistry,
   createRedis,
   instanceIdOf,
@@ -20,6 +19,7 @@ import {
   type ServiceDeps,
   type ServiceHandle,
   type StreamConsumer,
+  serviceLogger,
 } from '@edgefleet/service-kit';
 import type { Registry } from 'prom-client';
 import { createResultsConsumer, RESULTS_GROUP } from './adapters/results-consumer.js';
@@ -55,8 +55,7 @@ export interface UploaderDeps extends ServiceDeps {
 }
 
 export function createUploader(config: Config, deps: UploaderDeps = {}): UploaderHandle {
-  const logger =
-    deps.logger?.child({ service: SERVICE }) ?? createLogger({ service: SERVICE, level: config.logLevel });
+  const logger = serviceLogger(deps, SERVICE, config.logLevel);
   const registry = deps.registry ?? createMetricsRegistry(SERVICE);
   const node = nodeNameOf(config.nodeName);
   const names = redisNames(config.redisPrefix);

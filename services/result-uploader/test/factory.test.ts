@@ -1,5 +1,6 @@
 // createUploader's handle: HTTP after start() on the port it reports, stop() within a deadline, and
 // ownership — the Redis connection it was given stays open, the one it created is closed.
+import { createLogger } from '@edgefleet/service-kit';
 import { eventually, type RedisServer, startRedisServer } from '@edgefleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUploader, loadConfig, SERVICE } from '../src/index.js';
@@ -11,12 +12,12 @@ beforeAll(async () => {
 });
 afterAll(() => redisServer.stop());
 
-const config = () =>
+const config = (logLevel = 'silent') =>
   loadConfig({
     EDGEFLEET_PORT: '0',
     EDGEFLEET_REDIS_URL: redisServer.url,
     EDGEFLEET_DATA_DIR: tempDataDir(),
-    EDGEFLEET_LOG_LEVEL: 'silent',
+    EDGEFLEET_LOG_LEVEL: logLevel,
   });
 
 describe('createUploader', () => {
@@ -40,6 +41,17 @@ describe('createUploader', () => {
     await handle.start();
     expect(await handle.stop(3000)).toBe(true);
     await eventually(() => handle.internals.redis.status === 'end', { what: 'own Redis closed' });
+  });
+
+  it("logs at its own configured level under an injected parent logger (the single-process node's)", async () => {
+    const parent = createLogger({ level: 'info' });
+    for (const level of ['debug', 'error'] as const) {
+      const handle = createUploader(config(level), { logger: parent });
+      expect(handle.logger.level).toBe(level);
+      expect(handle.logger.bindings()).toMatchObject({ service: SERVICE });
+      expect(await handle.stop(3000)).toBe(true);
+    }
+    expect(parent.level).toBe('info');
   });
 
   it('stops cleanly when it was never started', async () => {
