@@ -423,6 +423,27 @@ describe('compose files (docker-compose config)', () => {
     expect(dev.services['job-executor']?.build?.args?.EXECUTOR_BASE).toBe('debian');
   });
 
+  it('compose.yaml + compose.dev.yaml: the single-process node runs on the CPU image and reaches fauxqs on the host (its network)', () => {
+    const r = composeConfig([BASE, DEV]);
+    if (!r.ok || !r.config) throw new Error(`compose.yaml + compose.dev.yaml do not validate:\n${r.output}`);
+    const node = r.config.services['edgefleet-node'] as ComposeService & { profiles?: string[] };
+    const executor = r.config.services['job-executor'] as ComposeService;
+    expect(node.profiles).toEqual(['single']);
+    expect(node.image).toBe(executor.image);
+    expect(node.runtime).toBe('runc');
+    expect(node.network_mode).toBe('host');
+    // The emulator as published on the host (FAUXQS_PORT of .env.example), not by its network name.
+    expect(node.environment?.AWS_ENDPOINT_URL).toBe('http://127.0.0.1:4566');
+    expect(node.depends_on?.fauxqs?.condition).toBe('service_healthy');
+    for (const k of ['EDGEFLEET_QUEUE_URLS', 'EDGEFLEET_OUTPUT_BUCKETS', 'EDGEFLEET_RESULTS_QUEUE_URL'])
+      expect(node.environment?.[k], k).toBe(
+        r.config.services[k === 'EDGEFLEET_QUEUE_URLS' ? 'job-receiver' : 'result-uploader']?.environment?.[
+          k
+        ],
+      );
+    expect(mountSources(node).filter((m) => m === '/dev/null')).toHaveLength(2);
+  });
+
   it('.env.example documents every variable the compose files use, and sets none they ignore', () => {
     const used = composeVariables();
     const { set, planned } = envExample();

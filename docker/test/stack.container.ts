@@ -171,11 +171,11 @@ function driveHealthchecks() {
   }, 3000);
 }
 
-async function allHealthy(what: string) {
+async function allHealthy(what: string, names: readonly string[] = SERVICES) {
   await eventually(
     async () => {
       const cs = await containers();
-      const bad = SERVICES.filter((s) => cs.get(s)?.health !== 'healthy');
+      const bad = names.filter((s) => cs.get(s)?.health !== 'healthy');
       if (bad.length)
         throw new Error(
           `not healthy: ${bad.map((s) => `${s}=${cs.get(s)?.state ?? 'missing'}/${cs.get(s)?.health ?? ''}`)}` +
@@ -259,6 +259,57 @@ async function removeProjects(all: boolean) {
     .split('\n')
     .filter((n) => n.startsWith(match));
   if (nets.length) await podman(['network', 'rm', '-f', ...nets]);
+}
+
+/** A webhook receiver run in the node image: prints each request's headers and body as one JSON line. */
+const webhookRecorder = (port: number) =>
+  `require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({headers:q.headers,body:b}));s.statusCode=204;s.end()})}).listen(${port})`;
+
+const submitHello = () =>
+  cli(['submit', join(ROOT, 'examples/hello'), '--wait', '--wait-timeout', '240', '--json']);
+
+/** `submit --wait --json` ended SUCCEEDED with exit code 0 and the outputs in S3; resolves to the job id. */
+async function expectHelloSucceeded(r: { output: string }): Promise<string> {
+  const result = JSON.parse(
+    r.output
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1) ?? '{}',
+  );
+  expect(result, r.output).toMatchObject({ state: 'SUCCEEDED', exitCode: 0 });
+  const files = await cli(['results', result.jobId, '--json']);
+  expect(files.code, files.output).toBe(0);
+  const keys = (
+    JSON.parse(files.output.trim().split('\n').at(-1) ?? '{}') as { files: { key: string }[] }
+  ).files.map((f) => f.key);
+  expect(keys).toEqual(expect.arrayContaining(['manifest.json', 'output/greeting.txt', 'logs/stdout.log']));
+  return result.jobId as string;
+}
+
+/** The recorder container got exactly one notification of the job, SUCCEEDED, signed with the node's secret. */
+async function expectOneSignedNotification(recorder: string, jobId: string) {
+  const hooks = await eventually(
+    async () => {
+      const logs = await podman(['logs', recorder]);
+      const mine = logs.output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { headers: Record<string, string>; body: string })
+        .filter((h) => (JSON.parse(h.body) as { jobId?: string }).jobId === jobId);
+      return mine.length ? mine : undefined;
+    },
+    { timeoutMs: 2 * MIN, what: 'the webhook notification' },
+  );
+  expect(hooks).toHaveLength(1);
+  const hook = hooks[0] as { headers: Record<string, string>; body: string };
+  expect(JSON.parse(hook.body)).toMatchObject({ jobId, state: 'SUCCEEDED', node: 'ci-node' });
+  const sig = verifyWebhookSignature({
+    header: hook.headers[SIGNATURE_HEADER.toLowerCase()] as string,
+    body: hook.body,
+    secret: webhookSecret,
+  });
+  expect(sig.ok).toBe(true);
 }
 
 beforeAll(async () => {
@@ -370,7 +421,7 @@ afterAll(async () => {
   if (healthLoop) clearInterval(healthLoop);
   try {
     await compose(['down', '-v', '-t', '20'], 3 * MIN);
-    await podman(['rm', '-f', '-t', '2', `${PROJECT}-webhook`]);
+    await podman(['rm', '-f', '-t', '2', `${PROJECT}-webhook`, `${PROJECT}-webhook-host`]);
     await removeProjects(false);
   } finally {
     if (service && service.exitCode === null) {
@@ -584,7 +635,7 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
       'node',
       NODE_IMAGE,
       '-e',
-      "require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({headers:q.headers,body:b}));s.statusCode=204;s.end()})}).listen(8080)",
+      webhookRecorder(8080),
     ]);
     expect(recorder.code, recorder.output).toBe(0);
     // The recorder has a private address: the uploader calls it only once its network is listed
@@ -615,50 +666,9 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
   });
 
   it('a job submitted with the CLI from the host: SUCCEEDED, outputs in S3, one signed notification', async () => {
-    const r = await cli([
-      'submit',
-      join(ROOT, 'examples/hello'),
-      '--wait',
-      '--wait-timeout',
-      '240',
-      '--json',
-    ]);
-    const result = JSON.parse(
-      r.output
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .at(-1) ?? '{}',
-    );
-    expect(result, r.output).toMatchObject({ state: 'SUCCEEDED', exitCode: 0 });
-    jobId = result.jobId;
-    const files = await cli(['results', jobId, '--json']);
-    expect(files.code, files.output).toBe(0);
-    const keys = (
-      JSON.parse(files.output.trim().split('\n').at(-1) ?? '{}') as { files: { key: string }[] }
-    ).files.map((f) => f.key);
-    expect(keys).toEqual(expect.arrayContaining(['manifest.json', 'output/greeting.txt', 'logs/stdout.log']));
-    const hooks = await eventually(
-      async () => {
-        const logs = await podman(['logs', `${PROJECT}-webhook`]);
-        const mine = logs.output
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { headers: Record<string, string>; body: string })
-          .filter((h) => (JSON.parse(h.body) as { jobId?: string }).jobId === jobId);
-        return mine.length ? mine : undefined;
-      },
-      { timeoutMs: 2 * MIN, what: 'the webhook notification' },
-    );
-    expect(hooks).toHaveLength(1);
-    const hook = hooks[0] as { headers: Record<string, string>; body: string };
-    expect(JSON.parse(hook.body)).toMatchObject({ jobId, state: 'SUCCEEDED', node: 'ci-node' });
-    const sig = verifyWebhookSignature({
-      header: hook.headers[SIGNATURE_HEADER.toLowerCase()] as string,
-      body: hook.body,
-      secret: webhookSecret,
-    });
-    expect(sig.ok).toBe(true);
+    const r = await submitHello();
+    jobId = await expectHelloSucceeded(r);
+    await expectOneSignedNotification(`${PROJECT}-webhook`, jobId);
     const cs = await containers();
     const envs = await podman(['exec', cs.get('job-executor')?.id ?? '', 'ls', '/var/lib/edgefleet/envs']);
     envsBefore = withoutPodmanLog(envs.output);
@@ -708,5 +718,71 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
     const cs = await containers();
     const envs = await podman(['exec', cs.get('job-executor')?.id ?? '', 'ls', '/var/lib/edgefleet/envs']);
     expect(withoutPodmanLog(envs.output)).toBe(envsBefore);
+  });
+
+  it('profile single on the same volumes: one container runs `edgefleet node`; the earlier job is there, a new one SUCCEEDED with one signed notification; stop exits 0', async () => {
+    // Never beside the four services (docker/README.md): they go first, their volumes stay.
+    const down = await compose(['down'], 3 * MIN);
+    expect(down.code, down.output).toBe(0);
+    // The node is on the host's network, so its webhook receiver is too (on a free loopback port,
+    // listed as an allowed address as an operator would).
+    const hookPort = await freePort();
+    const recorder = await podman([
+      'run',
+      '-d',
+      '--name',
+      `${PROJECT}-webhook-host`,
+      '--network',
+      'host',
+      '--entrypoint',
+      'node',
+      NODE_IMAGE,
+      '-e',
+      webhookRecorder(hookPort),
+    ]);
+    expect(recorder.code, recorder.output).toBe(0);
+    const singleEnv = join(work, '.env.single');
+    writeFileSync(
+      singleEnv,
+      readFileSync(envFile, 'utf8')
+        .replace(/^EDGEFLEET_WEBHOOK_URL=.*$/m, `EDGEFLEET_WEBHOOK_URL=http://127.0.0.1:${hookPort}/hook`)
+        .replace(
+          /^EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES=.*$/m,
+          'EDGEFLEET_WEBHOOK_ALLOWED_ADDRESSES=127.0.0.1/32',
+        ),
+      { mode: 0o600 },
+    );
+    const single = ['redis', 'fauxqs', 'edgefleet-node'];
+    const up = await compose(
+      ['--profile', 'single', 'up', '-d', '--no-build', ...single],
+      10 * MIN,
+      singleEnv,
+    );
+    expect(up.code, up.output).toBe(0);
+    await allHealthy('the single-process node healthy', single);
+    expect([...(await containers()).keys()].sort()).toEqual([...single].sort());
+
+    const before = await cli(['job', jobId, '--json']);
+    expect(before.code, before.output).toBe(0);
+    expect(before.output).toContain('SUCCEEDED');
+    const members = await cli(['members', '--json']);
+    expect(members.code, members.output).toBe(0);
+    expect(
+      JSON.parse(
+        members.output
+          .split('\n')
+          .filter((l) => l.startsWith('['))
+          .at(-1) ?? '[]',
+      ),
+    ).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'ci-node', state: 'alive' })]));
+    const next = await expectHelloSucceeded(await submitHello());
+    expect(next).not.toBe(jobId);
+    await expectOneSignedNotification(`${PROJECT}-webhook-host`, next);
+
+    const stop = await compose(['--profile', 'single', 'stop', 'edgefleet-node'], 3 * MIN, singleEnv);
+    expect(stop.code, stop.output).toBe(0);
+    const node = (await containers()).get('edgefleet-node');
+    expect(node?.state).toBe('exited');
+    expect(node?.exit).toBe(0);
   });
 });
