@@ -421,7 +421,9 @@ afterAll(async () => {
   if (healthLoop) clearInterval(healthLoop);
   try {
     await compose(['down', '-v', '-t', '20'], 3 * MIN);
-    await podman(['rm', '-f', '-t', '2', `${PROJECT}-webhook`, `${PROJECT}-webhook-host`]);
+    // One at a time: podman 4.3 stops at the first name it does not find (the first is gone by then).
+    for (const recorder of [`${PROJECT}-webhook`, `${PROJECT}-webhook-host`])
+      await podman(['rm', '-f', '-t', '2', recorder]);
     await removeProjects(false);
   } finally {
     if (service && service.exitCode === null) {
@@ -784,5 +786,7 @@ describe('a node in containers (podman, docker-compose)', { timeout: 20 * MIN },
     const node = (await containers()).get('edgefleet-node');
     expect(node?.state).toBe('exited');
     expect(node?.exit).toBe(0);
+    const rm = await podman(['rm', '-f', '-t', '2', `${PROJECT}-webhook-host`]);
+    expect(rm.code, rm.output).toBe(0);
   });
 });
