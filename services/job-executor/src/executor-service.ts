@@ -62,8 +62,9 @@ export interface ExecutorServiceDeps extends ServiceDeps {
   /** The environment manager; absent: the environment cache the config describes (src/env). */
   environments?: EnvironmentManager;
   /**
-   * The service's environment: jobs get its EDGEFLEET_JOB_ENV_PASSTHROUGH variables, and
-   * AWS_ENDPOINT_URL turns on path-style S3 URLs. Default: process.env.
+   * The service's environment: jobs get its EDGEFLEET_JOB_ENV_PASSTHROUGH variables, pip gets its
+   * PATH, LANG and proxies, and AWS_ENDPOINT_URL turns on path-style S3 URLs. Default: process.env
+   * (the single-process node passes the executor's view, EDGEFLEET_EXECUTOR__ overrides applied).
    */
   serviceEnv?: Record<string, string | undefined>;
   /** How long one read of the `jobs` stream blocks, ms (a stop waits for it); default the consumer's. */
@@ -161,7 +162,7 @@ export async function createExecutor(
   const environments =
     deps.environments ??
     createEnvironmentManager(
-      environmentOptionsFromConfig(config, { logger, ...(buildUser ? { buildUser } : {}) }),
+      environmentOptionsFromConfig(config, { logger, env: serviceEnv, ...(buildUser ? { buildUser } : {}) }),
     );
   const settings: ExecutorSettings = { ...config, dataDir, memoryLimitMode, jobGroups: groups.gids };
   // The device-load writer starts with start(); until then there is nothing running to report.

@@ -104,7 +104,9 @@ export async function runSingleProcessNode(o: SingleProcessOptions): Promise<num
     for (const create of [
       () => createGossipNode(gossip, deps),
       () => createUploader(uploader, deps),
-      () => createExecutor(executor, deps),
+      // The executor also reads its environment at run time (variables passed on to jobs, pip's proxies):
+      // its own view, with EDGEFLEET_EXECUTOR__ overrides, as for its config.
+      () => createExecutor(executor, { ...deps, serviceEnv: serviceEnv(o.env, 'job-executor') }),
       () => createReceiver(receiver, deps),
     ]) {
       const handle = await create();

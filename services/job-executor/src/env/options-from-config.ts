@@ -10,9 +10,14 @@ import type { EnvironmentManagerOptions } from './manager.js';
  */
 export function environmentOptionsFromConfig(
   config: Config,
-  extras: { logger?: Logger; buildUser?: { uid: number; gid: number } } = {},
+  extras: {
+    logger?: Logger;
+    buildUser?: { uid: number; gid: number };
+    /** The service's environment (PATH, LANG, proxies for pip); absent: process.env. */
+    env?: Record<string, string | undefined>;
+  } = {},
 ): EnvironmentManagerOptions {
-  const { logger, buildUser } = extras;
+  const { logger, buildUser, env } = extras;
   return {
     cacheDir: resolve(config.envCacheDir ?? join(config.dataDir, 'envs')),
     maxCacheBytes: config.envCacheMaxBytes,
@@ -28,6 +33,7 @@ export function environmentOptionsFromConfig(
       onlyBinary: config.pipOnlyBinary,
     },
     ...(buildUser ? { buildUser } : {}),
+    ...(env ? { env } : {}),
     ...(logger ? { logger: logger.child({ component: 'env' }) } : {}),
   };
 }
