@@ -4,7 +4,13 @@
 // --single-process, as one process: `edgefleet node`); each must answer /healthz before the next starts. A service that exits is restarted with backoff (as the
 // compose file's restart policy would), and so is local mode's own redis-server (same port and folder:
 // it reloads its AOF, the services reconnect). Every process's pid is kept in <dataDir>/pids.json.
-// Ctrl-C (or SIGTERM) stops everything in reverse order.
+// Ctrl-C (or SIGTERM, or SIGHUP when the terminal closes) stops everything in reverse order.
+//
+// Every child runs in a process group of its own (spawn's `detached`). A terminal's Ctrl-C signals its
+// whole foreground group: were the services and redis-server in it, each would start stopping at once,
+// redis-server first, and this supervisor's SIGTERM would then be their second signal ("exiting now",
+// service-kit/src/shutdown.ts), cutting their drain short. Only the supervisor sees the signal, and it
+// stops the services one by one, each against its own shutdown deadline, and Redis last.
 //
 // Nothing is left open to job code on the device: local mode's redis-server requires a password and
 // every service requires an API token, both generated once and kept in the data folder (mode 0600,
@@ -138,16 +144,28 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     for (const r of [...running].reverse()) {
       r.stopping = true;
       if (r.child.exitCode === null && r.child.signalCode === null) {
-        const exited = new Promise((res) => r.child.once('exit', res));
+        const exited = new Promise<[number | null, NodeJS.Signals | null]>((res) =>
+          r.child.once('exit', (code, signal) => res([code, signal])),
+        );
         r.child.kill('SIGTERM');
         const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
-        await exited;
+        const [code, signal] = await exited;
         clearTimeout(timer);
+        say(`${r.spec.name} stopped (${signal ?? `exit ${code}`})`);
       }
     }
     await redis?.stop();
     await emulator?.stop();
   };
+  // Children in groups of their own outlive a supervisor that dies without stopping them (an uncaught
+  // error): end them on the way out. (SIGKILL of the supervisor cannot be caught; pids.json names them.)
+  const killLeftovers = () => {
+    for (const r of running)
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+    const redisPid = redis?.pid;
+    if (redisPid) process.kill(redisPid, 'SIGTERM');
+  };
+  process.once('exit', killLeftovers);
 
   try {
     const useEmulator = !env.AWS_ENDPOINT_URL && !env.EDGEFLEET_QUEUE_URLS;
@@ -232,6 +250,7 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
           ...spec.env(wiring),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // a process group of its own: see the header
       });
       const label = color(spec.label.padEnd(9), index);
       if (child.stdout) pipeWithPrefix(child.stdout, label, out);
@@ -256,10 +275,12 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
       return entry;
     };
 
-    // Each service must answer /healthz before the next starts; in one process, all of them.
+    // Each service must answer /healthz before the next starts; in one process, all of them. Started
+    // downstream first (gossip, uploader, executor, receiver), as `edgefleet node` does, so stopping in
+    // reverse closes intake first and every later stage drains what the earlier one handed it.
     const units = opts.singleProcess
       ? [{ spec: singleProcessSpec(env), serves: SERVICES }]
-      : SERVICES.map((spec) => ({ spec, serves: [spec] }));
+      : [...SERVICES].reverse().map((spec) => ({ spec, serves: [spec] }));
     for (const [i, unit] of units.entries()) {
       const r = start(unit.spec, i);
       running.push(r);
@@ -321,6 +342,7 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
   });
 }
 

@@ -96,7 +96,9 @@ export async function startLocalRedis(
   let failures = 0;
   const spawnRedis = () => {
     const startedAt = Date.now();
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    // Its own process group: a terminal's Ctrl-C must not stop Redis under services still draining
+    // (node.ts stops it last).
+    child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
     exited = new Promise<void>((r) => child.once('exit', () => r()));
     opts.onStart?.(child.pid);
     child.once('exit', (code, signal) => {
