@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GOSSIP_NODE_ARGS } from '../../services/gossip-membership/src/node-args.js';
 import {
   type BundleReport,
   checkBundle,
@@ -249,6 +250,8 @@ describe('compose files (docker-compose config)', () => {
     const executor = base.services['job-executor'] as ComposeService;
     const uploader = base.services['result-uploader'] as ComposeService;
     expect(gossip.network_mode).toBe('host');
+    // Started with the gossip program's node flags (no JIT among them), as local mode starts it.
+    expect(gossip.environment?.NODE_OPTIONS?.split(' ')).toEqual([...GOSSIP_NODE_ARGS]);
     // Every service reaches Redis over the socket on the shared volume, gossip (host network) too;
     // those running as uid 10001 through the socket's group.
     for (const name of SERVICE_NAMES) {
@@ -361,6 +364,8 @@ describe('compose files (docker-compose config)', () => {
       expect((base.services[name] as { profiles?: string[] }).profiles, name).toBeUndefined();
     expect(node.image).toBe(executor.image);
     expect(node.entrypoint?.slice(-2)).toEqual(['/opt/edgefleet-cli/dist/main.js', 'node']);
+    // The JIT stays on: the job services in the same process need it (src/node-args.ts of gossip).
+    expect(node.entrypoint).not.toContain('--jitless');
     expect(node.user).toBe(executor.user);
     expect(node.cap_drop).toEqual(['ALL']);
     expect([...(node.cap_add ?? [])].sort()).toEqual([...(executor.cap_add ?? [])].sort());

@@ -18,7 +18,6 @@ import { downloadResult, listResult } from './commands/results.js';
 import { submit, uploadFolder } from './commands/submit.js';
 import { exitCodeOf } from './doctor/checks.js';
 import { CliError, EXIT, usageError } from './errors.js';
-import { runLocalNode } from './local/node.js';
 
 const COMMON: Record<string, OptionSpec> = {
   json: { value: false },
@@ -67,8 +66,10 @@ const COMMANDS: Record<string, Command> = {
     summary:
       'run a whole node here (emulated S3/SQS and its own Redis unless configured); --single-process: the four services in one process',
     options: { 'single-process': { value: false } },
+    // Loaded only for this command: the embedded S3/SQS emulator (fauxqs, with a fastify of its own)
+    // is no weight for the other commands, `edgefleet node` above all (its idle RSS: docs/benchmarks.md).
     run: async (_p, o, ctx) =>
-      runLocalNode({
+      (await import('./local/node.js')).runLocalNode({
         env: ctx.env,
         out: process.stdout,
         singleProcess: o['single-process'] === true || ctx.env.EDGEFLEET_LOCAL_SINGLE_PROCESS === 'true',

@@ -241,6 +241,14 @@ describe.each(MODES)('a local node ($mode), end to end', { timeout: 300_000 }, (
         : ['gossip-membership', 'job-executor', 'job-receiver', 'redis-server', 'result-uploader'],
     );
     for (const pid of Object.values(pids)) expect(existsSync(`/proc/${pid}`)).toBe(true);
+    // Gossip alone runs without V8's JIT (services/gossip-membership/src/node-args.ts); the
+    // single-process node keeps it for the job services it also runs.
+    const argv = (name: string) => readFileSync(`/proc/${pids[name]}/cmdline`, 'utf8').split('\0');
+    if (localArgs.length) expect(argv('edgefleet-node')).not.toContain('--jitless');
+    else {
+      expect(argv('gossip-membership')).toContain('--jitless');
+      expect(argv('job-executor')).not.toContain('--jitless');
+    }
   });
 
   it('Ctrl-C stops the whole node gracefully: each service once, exit 0', async () => {

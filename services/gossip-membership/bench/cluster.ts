@@ -26,6 +26,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { emitBenchSection, fmt, freePort } from '@edgefleet/testkit';
+import { GOSSIP_NODE_ARGS } from '../src/node-args.js';
 import { profileConfig } from '../src/protocol/config.js';
 import { buildGoPeer, type GoPeer, startGoPeer } from '../support/go-peer.js';
 import { startTsNode, type TsNode } from '../support/ts-node.js';
@@ -49,11 +50,11 @@ const CYCLE_MS = 2_000;
 const STARVE_SAMPLE_MS = 250;
 
 /**
- * Node flags of our service as it is started in production (package.json `start`,
- * packages/cli/src/local/services.ts): semi-spaces capped at 1 MiB, one V8 background thread. Passed as NODE_OPTIONS because
- * the test helper starts `node dist/main.js` itself. The bare fastify row gets the same.
+ * Node flags of our service as it is started in production (src/node-args.ts: semi-spaces capped at
+ * 1 MiB, one V8 background thread, no JIT). Passed as NODE_OPTIONS, as support/ts-node.ts does. The
+ * bare fastify row gets the same.
  */
-const OUR_NODE_OPTIONS = '--max-semi-space-size=1 --v8-pool-size=1';
+const OUR_NODE_OPTIONS = GOSSIP_NODE_ARGS.join(' ');
 const packageDir = fileURLToPath(new URL('../', import.meta.url));
 /** The program's V8 settings module (built), loaded into the bare fastify server as main.ts loads it. */
 const v8FlagsModule = new URL('../dist/v8-flags.js', import.meta.url).href;

@@ -3,13 +3,14 @@
 // PROFILE_DIR. Busy: BENCH_BUSY=1 kills a node every 15 s of the window (alive → suspect → dead).
 import { readFileSync } from 'node:fs';
 import { freePort } from '@edgefleet/testkit';
+import { GOSSIP_NODE_ARGS } from '../src/node-args.js';
 import { startTsNode, type TsNode } from '../support/ts-node.js';
 
 const N = Number(process.env.N ?? 10);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 60);
 const DIR = process.env.PROFILE_DIR ?? '/tmp/gossip-prof';
 const BUSY = process.env.BENCH_BUSY === '1';
-const FLAGS = '--max-semi-space-size=1 --v8-pool-size=1';
+const FLAGS = GOSSIP_NODE_ARGS.join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cpu = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];

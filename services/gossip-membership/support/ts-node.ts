@@ -1,7 +1,9 @@
 // Our service as a real process (`node dist/main.js`, built first) for interop tests and the bench:
-// started with the legacy-style flags, observed through its HTTP API.
+// started with the legacy-style flags and production's node flags (src/node-args.ts, as NODE_OPTIONS
+// unless the caller sets its own), observed through its HTTP API.
 import { fileURLToPath } from 'node:url';
 import { eventually, type ServiceProcess, startServiceProcess } from '@edgefleet/testkit';
+import { GOSSIP_NODE_ARGS } from '../src/node-args.js';
 
 export const serviceEntry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -59,6 +61,7 @@ export async function startTsNode(o: TsNodeOptions): Promise<TsNode> {
       EDGEFLEET_HTTP_HOST: '127.0.0.1',
       EDGEFLEET_LOG_LEVEL: 'warn',
       EDGEFLEET_REDIS_URL: 'redis://127.0.0.1:1',
+      NODE_OPTIONS: GOSSIP_NODE_ARGS.join(' '),
       ...o.env,
     },
   });

@@ -25,7 +25,7 @@ import { dataFolderProblem, foldersDownTo } from '@edgefleet/contracts';
 import { writeClientFile } from '../client-file.js';
 import { type NodeServiceName, prefixServiceEnv } from '../node/service-env.js';
 import { colorizer } from './colors.js';
-import { type LocalEmulator, startLocalEmulator } from './emulator.js';
+import type { LocalEmulator } from './emulator.js';
 import { pipeWithPrefix } from './prefix-lines.js';
 import { type LocalRedis, startLocalRedis } from './redis-local.js';
 import { SECRET_FILES, secretFile } from './secret-file.js';
@@ -174,6 +174,8 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     let resultsQueueUrl = env.EDGEFLEET_RESULTS_QUEUE_URL;
     let allowedBuckets = (env.EDGEFLEET_ALLOWED_BUCKETS ?? '').split(',').filter(Boolean);
     if (useEmulator) {
+      // Imported only when used: a node against real AWS or its own endpoint never loads fauxqs.
+      const { startLocalEmulator } = await import('./emulator.js');
       emulator = await startLocalEmulator(Number(env.EDGEFLEET_LOCAL_EMULATOR_PORT ?? 4566));
       aws = {
         AWS_ENDPOINT_URL: emulator.endpoint,

@@ -1,6 +1,7 @@
 // The four services as local mode starts them: where each entry point is, its HTTP port, and the
 // environment it needs beyond what the operator's own environment already says.
 import { fileURLToPath } from 'node:url';
+import { GOSSIP_NODE_ARGS } from '@edgefleet/gossip-membership/node-args';
 
 export interface LocalWiring {
   redisUrl: string;
@@ -32,7 +33,7 @@ export interface ServiceSpec {
   /** Variable that moves the HTTP port in local mode (so a benchmark or a second node can use free ports). */
   portVariable: string;
   /** Flags for node itself, before the entry point. */
-  nodeArgs: string[];
+  nodeArgs: readonly string[];
   /** Environment defaults the operator's environment may override (allocator settings). */
   defaultEnv: Record<string, string>;
   args(w: LocalWiring): string[];
@@ -113,11 +114,9 @@ export const SERVICES: ServiceSpec[] = [
     entry: repoFile('services/gossip-membership/dist/main.js'),
     port: 4001,
     portVariable: 'EDGEFLEET_LOCAL_GOSSIP_PORT',
-    // Semi-spaces capped at 1 MiB, as package.json `start` does: a node whose membership API is
-    // polled (dashboard, monitoring) otherwise grows them to 16 MiB each and keeps them. Measured by
-    // the gossip package's bench/cluster.ts: RSS per node about 100 → 77 MiB, CPU unchanged. The V8
-    // pool of one thread as for the job services (JOB_SERVICE_NODE_ARGS).
-    nodeArgs: JOB_SERVICE_NODE_ARGS,
+    // The gossip program's own node flags (semi-spaces capped at 1 MiB, one V8 background thread, no
+    // JIT), with what each saves: services/gossip-membership/src/node-args.ts.
+    nodeArgs: GOSSIP_NODE_ARGS,
     defaultEnv: {},
     args: () => [],
     // The flags --bindPort, --name and --members as their variables (the same settings), so that the
