@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SINGLE_PROCESS_NODE_ARGS } from '../../packages/cli/src/local/services.js';
 import { GOSSIP_NODE_ARGS } from '../../services/gossip-membership/src/node-args.js';
 import {
   type BundleReport,
@@ -364,8 +365,8 @@ describe('compose files (docker-compose config)', () => {
       expect((base.services[name] as { profiles?: string[] }).profiles, name).toBeUndefined();
     expect(node.image).toBe(executor.image);
     expect(node.entrypoint?.slice(-2)).toEqual(['/opt/edgefleet-cli/dist/main.js', 'node']);
-    // The JIT stays on: the job services in the same process need it (src/node-args.ts of gossip).
-    expect(node.entrypoint).not.toContain('--jitless');
+    // Local mode's flags for it (the JIT on: the job services in the same process need it).
+    expect(node.entrypoint?.slice(0, -2)).toEqual(['node', ...SINGLE_PROCESS_NODE_ARGS]);
     expect(node.user).toBe(executor.user);
     expect(node.cap_drop).toEqual(['ALL']);
     expect([...(node.cap_add ?? [])].sort()).toEqual([...(executor.cap_add ?? [])].sort());

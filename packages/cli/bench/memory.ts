@@ -410,7 +410,8 @@ const notes: string[] = [
   'Local mode and the images start job-receiver, job-executor and result-uploader with ' +
     '`--max-semi-space-size=1 --v8-pool-size=1` and `MALLOC_ARENA_MAX=2` (packages/cli/src/local/services.ts ' +
     'gives the measured effect); gossip-membership with `--max-semi-space-size=1 --v8-pool-size=1 --jitless` ' +
-    '(services/gossip-membership/src/node-args.ts) and its own V8 settings (src/v8-flags.ts).',
+    '(services/gossip-membership/src/node-args.ts) and its own V8 settings (src/v8-flags.ts); the ' +
+    'single-process node with `--max-semi-space-size=2 --v8-pool-size=1` (SINGLE_PROCESS_NODE_ARGS).',
   `Single-process node: ${mib(median(wholeSingle.idleRss))} MiB idle for the whole node vs ` +
     `${mib(median(whole.idleRss))} MiB with four processes in this run; target ${SINGLE_TARGET_MIB} MiB ` +
     `(${median(wholeSingle.idleRss) / KIB_PER_MIB <= SINGLE_TARGET_MIB ? 'met' : 'missed'}).`,

@@ -31,11 +31,11 @@ import { type LocalRedis, startLocalRedis } from './redis-local.js';
 import { SECRET_FILES, secretFile } from './secret-file.js';
 import {
   JOB_SERVICE_ENV,
-  JOB_SERVICE_NODE_ARGS,
   type LocalWiring,
   localPort,
   SERVICES,
   type ServiceSpec,
+  SINGLE_PROCESS_NODE_ARGS,
   serviceSpec,
 } from './services.js';
 
@@ -59,7 +59,7 @@ function singleProcessSpec(env: NodeJS.ProcessEnv): ServiceSpec {
     entry: cliEntry,
     port: 0,
     portVariable: '',
-    nodeArgs: JOB_SERVICE_NODE_ARGS,
+    nodeArgs: SINGLE_PROCESS_NODE_ARGS,
     defaultEnv: JOB_SERVICE_ENV,
     args: () => ['node'],
     env: (w) =>

@@ -53,8 +53,21 @@ export interface ServiceSpec {
  * MiB, so a single helper is enough: measured on an idle gossip node, RSS 73–77 → 69–70 MiB, CPU
  * unchanged (0.16–0.17 CPU s/min either way).
  */
-export const JOB_SERVICE_NODE_ARGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+const JOB_SERVICE_NODE_ARGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 export const JOB_SERVICE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
+
+/**
+ * The single-process node's flags (`edgefleet node`; docker/compose.yaml's edgefleet-node agrees,
+ * docker/test/docker.test.ts checks): as the job services', with 2 MiB semi-spaces instead of 1. One
+ * heap then serves the four services' allocations, and with 1 MiB its scavenges came four times as
+ * often as in any one of the four processes, promoting short-lived objects: the old generation cycled
+ * 35 → 42 MB with a mark-compact about every 4 s, about 11 ms of GC per job against 7–8 ms in four
+ * processes (--trace-gc). Measured with `pnpm --filter @edgefleet/cli bench:pipeline
+ * --single-process-rounds 150`, warm-job overhead p50 single ÷ four with both cores kept busy: 1.04×
+ * with 1 MiB, 0.99× with 2 MiB; idle 0.97–0.99× either way. The cost: idle RSS of the whole node
+ * 116.4 → 116.7–118.2 MiB (`bench:memory`, target 120).
+ */
+export const SINGLE_PROCESS_NODE_ARGS = ['--max-semi-space-size=2', '--v8-pool-size=1'];
 
 const repoFile = (p: string) => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));
 
