@@ -33,6 +33,7 @@ import {
   serveFiles,
 } from '@edgefleet/testkit';
 import { Redis } from 'ioredis';
+import { prng } from '../src/chaos/plan.js';
 import { folderMessage, listFiles } from '../src/commands/submit.js';
 import { startLocalNodeProcess } from '../src/local/node-process.js';
 import { type RecordedHook, startWebhookRecorder } from '../src/local/webhook-recorder.js';
@@ -45,7 +46,10 @@ import {
   type FlowSummary,
   type JobTiming,
   overheadMs,
+  type PairedDifference,
   PIPELINE_HEADER,
+  pairedDifference,
+  pairedText,
   ratioRow,
   summarize,
   summaryRow,
@@ -463,6 +467,8 @@ try {
     other: FlowSummary;
     load: [number, number];
     rounds: number;
+    /** The other node's overhead − this node's, paired by round (seeded bootstrap: reproducible). */
+    paired: PairedDifference;
   }
   /**
    * Starts another node next to this one and sends the same warm job to both, interleaved: round i sends
@@ -548,6 +554,7 @@ try {
       other: summarize({ flow: o.label, jobs: theirs }),
       load: [loadBefore, loadAfter],
       rounds: o.rounds,
+      paired: pairedDifference(theirs, ours, prng(1)),
     };
   };
 
@@ -677,7 +684,8 @@ try {
               rows: baselineRows(single.other, single.current, 'single ÷ four'),
               note:
                 `A second local node of this code, started with \`--single-process\` (the four services in one Node process, the same flags and settings, its own emulator and redis-server; its jobs ran as ${BASELINE_JOB_USER}), ran next to the four-process node after the runs above; after one warm-up job on it, ${single.rounds} rounds each sent one job to each node, alternating which went first, one job in flight at a time (load average ${single.load[0].toFixed(1)} before the rounds, ${single.load[1].toFixed(1)} after). ` +
-                '**single ÷ four** = the single-process percentile ÷ the four-process one (above 1: the single-process node is slower).',
+                '**single ÷ four** = the single-process percentile ÷ the four-process one (above 1: the single-process node is slower). ' +
+                `Paired by round (the two jobs of a round ran back to back, under the same load): median of single − four ${pairedText(single.paired)}.`,
             },
           ]
         : []),
@@ -689,7 +697,8 @@ try {
               rows: baselineRows(comparison.current, comparison.other),
               note:
                 `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after one warm-up job on it, ${comparison.rounds} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
-                "**overhead** as above, per job; both nodes reuse their cached environment. **this ÷ baseline** = this code's percentile ÷ the baseline's (below 1: this code is faster).",
+                "**overhead** as above, per job; both nodes reuse their cached environment. **this ÷ baseline** = this code's percentile ÷ the baseline's (below 1: this code is faster). " +
+                `Paired by round: median of baseline − this ${pairedText(comparison.paired)}.`,
             },
           ]
         : []),

@@ -6,12 +6,15 @@ import {
   baselineRows,
   latencyMs,
   overheadMs,
+  pairedDifference,
+  pairedText,
   percentile,
   ratio,
   ratioRow,
   summarize,
   summaryRow,
 } from '../bench/pipeline-stats.js';
+import { prng } from '../src/chaos/plan.js';
 
 describe('percentile (nearest rank)', () => {
   it('picks sorted[ceil(p/100 · n) − 1]', () => {
@@ -165,5 +168,53 @@ describe('the naive worker', () => {
   it('refuses prefix inputs', () => {
     const prefix = JobMessageV1.parse({ ...message, inputs: [{ uri: 's3://jobs/j1/' }] });
     expect(() => naiveSteps(prefix, { jobDir: '/w/j1', python: 'python3' })).toThrow(/objects only/);
+  });
+});
+
+describe('pairedDifference (interleaved rounds)', () => {
+  /** A job whose overhead is `ms` (received at 0, no user code). */
+  const job = (ms: number) => ({ jobId: 'j', sentAt: 0, receivedAt: 0, notifiedAt: ms, runMs: 0 });
+
+  it('is the median of the per-round differences, not the difference of the medians', () => {
+    // Load drifts over the run (every round slower than the one before), and a is 2 ms slower than b
+    // in each round: the medians of each side differ by 2 whatever the drift does.
+    const b = Array.from({ length: 51 }, (_, i) => job(100 + i * 3));
+    const a = b.map((t) => job(t.notifiedAt + 2));
+    const d = pairedDifference(a, b, prng(1), 500);
+    expect(d).toEqual({ rounds: 51, median: 2, low: 2, high: 2 });
+  });
+
+  it('brackets the median with a 95 % bootstrap interval that narrows with more rounds', () => {
+    const noisy = (n: number, seed: number) => {
+      const r = prng(seed);
+      return Array.from({ length: n }, () => job(100 + Math.round((r() - 0.5) * 40)));
+    };
+    const few = pairedDifference(noisy(30, 2), noisy(30, 3), prng(4), 1000);
+    const many = pairedDifference(noisy(600, 5), noisy(600, 6), prng(7), 1000);
+    for (const d of [few, many]) {
+      expect(d.low).toBeLessThanOrEqual(d.median);
+      expect(d.high).toBeGreaterThanOrEqual(d.median);
+    }
+    // Both sides from the same distribution: the interval holds 0, and is narrower with 20× the rounds.
+    expect(many.low).toBeLessThanOrEqual(0);
+    expect(many.high).toBeGreaterThanOrEqual(0);
+    expect(many.high - many.low).toBeLessThan((few.high - few.low) / 2);
+  });
+
+  it('pairs only complete rounds; nothing to pair gives NaN', () => {
+    expect(pairedDifference([job(5), job(6)], [job(1)], prng(1), 10).rounds).toBe(1);
+    expect(pairedDifference([], [], prng(1), 10).median).toBeNaN();
+  });
+
+  it('reads as a signed median with its interval', () => {
+    expect(pairedText({ rounds: 150, median: 3, low: -1, high: 6.5 })).toBe(
+      '+3 ms (95 % bootstrap interval −1 to +6.5 ms, 150 rounds)',
+    );
+  });
+
+  it('is reproducible from the same seed', () => {
+    const a = [job(10), job(30), job(20), job(50)];
+    const b = [job(12), job(25), job(21), job(40)];
+    expect(pairedDifference(a, b, prng(9), 300)).toEqual(pairedDifference(a, b, prng(9), 300));
   });
 });
