@@ -347,13 +347,13 @@ try {
   const send = (queueUrl: string, body: string, client: SQSClient = sqs) =>
     client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   /** Sends every body at once: SendMessageBatch of 10, all batches concurrently; resolves to the start time. */
-  const sendBurst = async (queueUrl: string, bodies: string[]): Promise<number> => {
+  const sendBurst = async (queueUrl: string, bodies: string[], client: SQSClient = sqs): Promise<number> => {
     const batches: string[][] = [];
     for (let i = 0; i < bodies.length; i += 10) batches.push(bodies.slice(i, i + 10));
     const t = Date.now();
     await Promise.all(
       batches.map(async (b) => {
-        const r = await sqs.send(
+        const r = await client.send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,
             Entries: b.map((body, i) => ({ Id: String(i), MessageBody: body })),
@@ -526,7 +526,16 @@ try {
     await send(there.jobsQueue, await prepare(warmup, there), there.sqs);
     await notes.wait([warmup], 300_000, `${o.label}: warm-up job`);
     await timingOn(there)(warmup, 0);
-    say(`${o.label}: warm-up job done (${warmup}); ${o.rounds} rounds of one job on each node`);
+    // Then as many jobs as this node ran before the rounds (the sequential run and the burst), so that
+    // both nodes enter them equally warm: V8 has compiled the same hot paths, the heaps have settled.
+    // With one warm-up job only, the other node spent its first rounds warming up while this one was
+    // long warm, which weighed against the other node in every comparison.
+    const warmIds = ids(`${o.tag}-warm`, SEQUENTIAL + BURST);
+    const warmBodies: string[] = [];
+    await inParallel(warmIds, 8, async (id) => void warmBodies.push(await prepare(id, there)));
+    await sendBurst(there.jobsQueue, warmBodies, there.sqs);
+    await notes.wait(warmIds, 60_000 + warmIds.length * 2_000, `${o.label}: warm-up`);
+    say(`${o.label}: warmed up (${1 + warmIds.length} jobs); ${o.rounds} rounds of one job on each node`);
     const ours: JobTiming[] = [];
     const theirs: JobTiming[] = [];
     const loadBefore = loadavg()[0] ?? 0;
@@ -683,7 +692,7 @@ try {
               header: BASELINE_HEADER,
               rows: baselineRows(single.other, single.current, 'single ÷ four'),
               note:
-                `A second local node of this code, started with \`--single-process\` (the four services in one Node process, the same flags and settings, its own emulator and redis-server; its jobs ran as ${BASELINE_JOB_USER}), ran next to the four-process node after the runs above; after one warm-up job on it, ${single.rounds} rounds each sent one job to each node, alternating which went first, one job in flight at a time (load average ${single.load[0].toFixed(1)} before the rounds, ${single.load[1].toFixed(1)} after). ` +
+                `A second local node of this code, started with \`--single-process\` (the four services in one Node process, the same flags and settings, its own emulator and redis-server; its jobs ran as ${BASELINE_JOB_USER}), ran next to the four-process node after the runs above; after as many warm-up jobs on it as the four-process node had run (${1 + SEQUENTIAL + BURST}, excluded), ${single.rounds} rounds each sent one job to each node, alternating which went first, one job in flight at a time (load average ${single.load[0].toFixed(1)} before the rounds, ${single.load[1].toFixed(1)} after). ` +
                 '**single ÷ four** = the single-process percentile ÷ the four-process one (above 1: the single-process node is slower). ' +
                 `Paired by round (the two jobs of a round ran back to back, under the same load): median of single − four ${pairedText(single.paired)}.`,
             },
@@ -696,7 +705,7 @@ try {
               header: BASELINE_HEADER,
               rows: baselineRows(comparison.current, comparison.other),
               note:
-                `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after one warm-up job on it, ${comparison.rounds} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
+                `A second local node, built from commit ${baselineTree.commit.slice(0, 12)} (\`git archive\`, \`pnpm install --frozen-lockfile\`, \`pnpm build\`; packages/cli/bench/baseline-tree.ts), with the same settings, emulator and Redis set-up (its jobs ran as a user of their own, ${BASELINE_JOB_USER}: at concurrency 1 that code ends every process of its job user's uid when a job ends), ran next to this code's node after the runs above; after as many warm-up jobs on it as this code's node had run (${1 + SEQUENTIAL + BURST}, excluded), ${comparison.rounds} rounds each sent one job to each node, this code's first in even rounds and the baseline's first in odd ones, one job in flight at a time on either node, so that whatever else loaded the machine weighed on both alike (load average ${comparison.load[0].toFixed(1)} before the rounds, ${comparison.load[1].toFixed(1)} after). ` +
                 "**overhead** as above, per job; both nodes reuse their cached environment. **this ÷ baseline** = this code's percentile ÷ the baseline's (below 1: this code is faster). " +
                 `Paired by round: median of baseline − this ${pairedText(comparison.paired)}.`,
             },
