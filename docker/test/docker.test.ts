@@ -251,8 +251,15 @@ describe('compose files (docker-compose config)', () => {
     const executor = base.services['job-executor'] as ComposeService;
     const uploader = base.services['result-uploader'] as ComposeService;
     expect(gossip.network_mode).toBe('host');
-    // Started with the gossip program's node flags (no JIT among them), as local mode starts it.
-    expect(gossip.environment?.NODE_OPTIONS?.split(' ')).toEqual([...GOSSIP_NODE_ARGS]);
+    // Started with the gossip program's node flags (no JIT among them), as local mode starts it: on its
+    // command line, never in NODE_OPTIONS, which the HEALTHCHECK (Node's fetch, which needs WebAssembly)
+    // would inherit.
+    expect((gossip as { entrypoint?: string[] }).entrypoint).toEqual([
+      'node',
+      ...GOSSIP_NODE_ARGS,
+      '/app/dist/main.js',
+    ]);
+    expect(gossip.environment?.NODE_OPTIONS).toBeUndefined();
     // Every service reaches Redis over the socket on the shared volume, gossip (host network) too;
     // those running as uid 10001 through the socket's group.
     for (const name of SERVICE_NAMES) {

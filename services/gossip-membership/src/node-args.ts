@@ -1,6 +1,7 @@
 // The node command line of the gossip program, wherever it runs as a process of its own: local mode
-// (packages/cli/src/local/services.ts), the compose file's NODE_OPTIONS (docker/compose.yaml, checked
-// against this list by docker/test/docker.test.ts), package.json `start`, the interop tests'
+// (packages/cli/src/local/services.ts), the compose file's gossip `entrypoint` (docker/compose.yaml,
+// checked against this list by docker/test/docker.test.ts; not NODE_OPTIONS, which every node program
+// in the container would inherit, and Node's fetch fails without WebAssembly), package.json `start`, the interop tests'
 // support/ts-node.ts and the cluster benchmark. These are process-start flags: V8 takes them only before
 // its first isolate exists, so unlike v8-flags.ts they cannot be set from inside the program.
 //   --max-semi-space-size=1  young generation capped at 1 MiB per semi-space (default up to 16 MiB,
