@@ -163,7 +163,11 @@ export async function runLocalNode(opts: LocalOptions): Promise<number> {
     for (const r of running)
       if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
     const redisPid = redis?.pid;
-    if (redisPid) process.kill(redisPid, 'SIGTERM');
+    try {
+      if (redisPid) process.kill(redisPid, 'SIGTERM');
+    } catch {
+      // exited in the meantime
+    }
   };
   process.once('exit', killLeftovers);
 
